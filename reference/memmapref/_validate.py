@@ -1,0 +1,136 @@
+"""Argument checks that run before any file is touched.
+
+Each function returns the normalised value or raises a typed error from
+:mod:`memmapref.errors`; none of them performs I/O, which is what lets a
+failed call promise that the file is unchanged.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+from .errors import (
+    DtypeError,
+    ModeError,
+    OffsetError,
+    OffsetTypeError,
+    OrderError,
+    PathTypeError,
+    ShapeTypeError,
+    ShapeValueError,
+    message,
+)
+
+# NumPy 2 raised the limit on dimensions from 32 to 64.
+_MAXDIMS = 64 if int(np.__version__.split(".")[0]) >= 2 else 32
+
+# numpy.memmap's long spellings are accepted so that code moving from it keeps working.
+OPEN_MODES = {
+    "r": "r",
+    "readonly": "r",
+    "r+": "r+",
+    "readwrite": "r+",
+    "c": "c",
+    "copyonwrite": "c",
+}
+
+
+def path(value: Any) -> str:
+    if isinstance(value, (str, bytes, os.PathLike)):
+        result = os.fspath(value)
+        return os.fsdecode(result)
+    raise PathTypeError(
+        message(
+            f"a path of type {type(value).__name__} ({value!r:.60})",
+            "str, bytes or os.PathLike",
+            "pass the file's name, e.g. pathlib.Path('data.bin'); open file objects are not accepted",
+        )
+    )
+
+
+def dtype(value: Any) -> np.dtype[Any]:
+    try:
+        result = np.dtype(value)
+    except (TypeError, ValueError) as exc:
+        raise DtypeError(
+            message(f"dtype {value!r:.60} ({exc})", "something numpy.dtype() accepts", "pass e.g. np.float64 or '<i4'")
+        ) from None
+    if result.hasobject:
+        raise DtypeError(
+            message(
+                f"dtype {result} which holds Python objects",
+                "a dtype whose bytes mean the same in every process",
+                "store numbers or fixed-size strings; pickle objects separately",
+            )
+        )
+    if result.itemsize == 0:
+        raise DtypeError(
+            message(f"dtype {result} with itemsize 0", "a dtype with a fixed, non-zero size", "give the size, e.g. 'S16'")
+        )
+    return result
+
+
+def _integer(value: Any, what: str, error: type[TypeError]) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise error(message(f"{what} {value!r} (a bool)", "an integer", f"pass {what} as int, e.g. {int(value)}"))
+    try:
+        return operator.index(value)
+    except TypeError:
+        hint = f"int({value!r})" if isinstance(value, (float, np.floating)) else "an int"
+        raise error(
+            message(f"{what} {value!r:.60} of type {type(value).__name__}", "an integer", f"pass {hint}")
+        ) from None
+
+
+def shape(value: Any, item_size: int) -> tuple[int, ...]:
+    if isinstance(value, (tuple, list)):
+        entries = [_integer(v, f"shape entry {i}", ShapeTypeError) for i, v in enumerate(value)]
+    else:
+        entries = [_integer(value, "shape", ShapeTypeError)]
+    for i, n in enumerate(entries):
+        if n < 0:
+            raise ShapeValueError(
+                message(f"shape entry {i} = {n}", "a non-negative length", "use 0 for an empty dimension")
+            )
+    if len(entries) > _MAXDIMS:
+        raise ShapeValueError(
+            message(f"{len(entries)} dimensions", f"at most {_MAXDIMS}", "reshape the data into fewer dimensions")
+        )
+    count = 1
+    for n in entries:
+        count *= n
+    if count * item_size > sys.maxsize:
+        raise ShapeValueError(
+            message(
+                f"shape {tuple(entries)} of {count * item_size} bytes",
+                f"at most {sys.maxsize} bytes (the largest mapping this platform allows)",
+                "split the data across several files",
+            )
+        )
+    return tuple(entries)
+
+
+
+def offset(value: Any) -> int:
+    result = _integer(value, "offset", OffsetTypeError)
+    if result < 0:
+        raise OffsetError(message(f"offset {result}", "a byte offset >= 0", "count the offset from the file's start"))
+    return result
+
+
+def order(value: Any) -> str:
+    if value in ("C", "F"):
+        return str(value)
+    raise OrderError(message(f"order {value!r:.40}", "'C' or 'F'", "pass order='C' (row-major) or order='F' (column-major)"))
+
+
+def open_mode(value: Any) -> str:
+    if isinstance(value, str) and value in OPEN_MODES:
+        return OPEN_MODES[value]
+    fix = "use memmapref.create() to make a new file" if value in ("w+", "write") else "choose 'r', 'r+' or 'c'"
+    raise ModeError(message(f"mode {value!r:.40}", "'r' (read-only), 'r+' (read-write) or 'c' (copy-on-write)", fix))

@@ -1,0 +1,162 @@
+"""Typed errors.
+
+Every class derives from :class:`MemmapError` *and* from the built-in exception
+a caller would already catch for that kind of mistake, so ``except ValueError``
+keeps working for code written against ``numpy.memmap``.
+
+Messages follow one pattern: what was received, what was expected, how to fix
+it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+
+class MemmapError(Exception):
+    """Base class of every error memmapref raises on purpose."""
+
+
+def message(got: str, expected: str, fix: str) -> str:
+    return f"got {got}; expected {expected}; fix: {fix}"
+
+
+class ShapeTypeError(MemmapError, TypeError):
+    """A shape, or one of its entries, is not an integer."""
+
+
+class ShapeValueError(MemmapError, ValueError):
+    """A shape entry is negative, or the byte count overflows."""
+
+
+class DtypeError(MemmapError, TypeError):
+    """The dtype cannot be stored in a raw file (object fields, or not a dtype)."""
+
+
+class ModeError(MemmapError, ValueError):
+    """The mode is not one of the supported modes."""
+
+
+class OrderError(MemmapError, ValueError):
+    """The memory order is not ``"C"`` or ``"F"``."""
+
+
+class OffsetError(MemmapError, ValueError):
+    """The offset is negative, not an integer, or lies past the end of the file."""
+
+
+class OffsetTypeError(MemmapError, TypeError):
+    """The offset is not an integer."""
+
+
+class PathTypeError(MemmapError, TypeError):
+    """The path is not ``str``, ``bytes`` or ``os.PathLike``."""
+
+
+class FileSizeError(MemmapError, ValueError):
+    """The file is too short for the requested array, or not a whole number of items."""
+
+    def __init__(self, message: str, *, path: str, expected: int, actual: int) -> None:
+        super().__init__(message)
+        self.path = path
+        self.expected = expected
+        self.actual = actual
+
+
+class NotAFileError(MemmapError, IsADirectoryError):
+    """The path names a directory or another object that is not a regular file."""
+
+
+class ReadOnlyError(MemmapError, ValueError):
+    """A write was attempted through a handle opened read-only.
+
+    ``ValueError`` because that is what NumPy raises for a write to a read-only
+    array ("assignment destination is read-only").
+    """
+
+
+class ClosedError(MemmapError, ValueError):
+    """The handle was used after :meth:`MappedArray.close`.
+
+    ``ValueError`` mirrors Python's own "I/O operation on closed file".
+    """
+
+
+class FlushError(MemmapError, OSError):
+    """Writing mapped data back to the file failed.
+
+    Once raised, every later flush of the same handle raises it again: the
+    kernel marks failed pages clean, so a second ``msync`` could report
+    success for data that never reached the disk.
+    """
+
+
+class MemmapOSError(MemmapError, OSError):
+    """An operating-system call failed (no space left, I/O error, ...)."""
+
+
+class MissingFileError(MemmapError, FileNotFoundError):
+    """The file does not exist."""
+
+
+class AccessError(MemmapError, PermissionError):
+    """The file's permissions do not allow the requested mode."""
+
+
+_BY_BUILTIN: dict[type[OSError], type[OSError]] = {
+    FileNotFoundError: MissingFileError,
+    PermissionError: AccessError,
+    IsADirectoryError: NotAFileError,
+}
+
+
+def os_error(exc: OSError, action: str, path: str, fix: str) -> OSError:
+    """Re-type an OSError from the OS seam, keeping its errno.
+
+    The built-in subclass that errno selects (FileNotFoundError,
+    PermissionError, ...) is kept, so ``except FileNotFoundError`` still works.
+    """
+    code = exc.errno if exc.errno is not None else errno.EIO
+    cls = _BY_BUILTIN.get(type(OSError(code, "")), MemmapOSError)
+    reason = exc.strerror or os.strerror(code)
+    msg = message(f"{reason} while trying to {action} {path!r}", "the call to succeed", fix)
+    return cls(code, msg, path)
+
+
+def flush_error(exc: OSError, path: str) -> FlushError:
+    code = exc.errno if exc.errno is not None else errno.EIO
+    reason = exc.strerror or os.strerror(code)
+    msg = message(
+        f"{reason} while flushing {path!r}",
+        "the mapped data to reach the file",
+        "treat the data written since the last successful flush as lost; "
+        "recreate the file from a source you trust",
+    )
+    return FlushError(code, msg, path)
+
+
+__all__ = [
+    "AccessError",
+    "ClosedError",
+    "DtypeError",
+    "FileSizeError",
+    "FlushError",
+    "MemmapError",
+    "MemmapOSError",
+    "MissingFileError",
+    "ModeError",
+    "NotAFileError",
+    "OffsetError",
+    "OffsetTypeError",
+    "OrderError",
+    "PathTypeError",
+    "ReadOnlyError",
+    "ShapeTypeError",
+    "ShapeValueError",
+    "ReductionArgumentError",
+]
+
+
+class ReductionArgumentError(MemmapError, ValueError):
+    """A reduction argument (threshold, chunk size, thread count) is out of range."""
