@@ -30,10 +30,11 @@ def _open_under(root: Path) -> tuple[list[str], list[str]]:
 @pytest.fixture(autouse=True)
 def _no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail a test that leaves a descriptor or a mapping of its own files open."""
+    # Requested here, before the test, so that tmp_path is torn down after this check.
+    root = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
     yield
-    if "tmp_path" not in request.fixturenames:
+    if root is None:
         return
-    root = request.getfixturevalue("tmp_path")
     gc.collect()
     fds, mapped = _open_under(root)
     assert not fds, f"open file descriptors left behind: {fds}"

@@ -18,7 +18,15 @@ def register() -> None:
             max_examples=examples,
             # File I/O makes example time vary with the disk, not with the code.
             deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+            # function_scoped_fixture: tests make a fresh directory per example themselves.
+            # differing_executors: pytest gives each parametrized item (one per
+            # implementation) its own instance; the classes keep no state on self
+            # and no example database is used, so replay cannot mix them up.
+            suppress_health_check=[
+                HealthCheck.too_slow,
+                HealthCheck.function_scoped_fixture,
+                HealthCheck.differing_executors,
+            ],
             derandomize=name != "thorough",
             database=None,
             print_blob=True,
@@ -36,3 +44,11 @@ def load(name: str | None = None) -> str:
 def scaled(fraction: float) -> int:
     """An example count that is ``fraction`` of the active profile's, at least 1."""
     return max(1, int(settings().max_examples * fraction))
+
+
+def override(examples: int) -> None:
+    """Keep the active profile but run ``examples`` examples per property."""
+    if examples < 1:
+        raise ValueError(f"got --examples {examples}; expected a positive count; fix: e.g. --examples 100")
+    settings.register_profile("memmapref-examples", parent=settings(), max_examples=examples)
+    settings.load_profile("memmapref-examples")

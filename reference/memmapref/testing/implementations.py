@@ -1,0 +1,226 @@
+"""The implementations bundled with the suite, each importable as ``--impl memmapref.testing.implementations:NAME``.
+
+* ``reference``: memmapref itself.
+* ``numpy_memmap``: ``numpy.memmap``, as a user calls it.
+* ``npy_memmap``: ``numpy.lib.format.open_memmap`` to create, ``np.load(mmap_mode=...)`` to open.
+* ``raw_mmap``: the hand-rolled ``mmap.mmap`` + ``np.ndarray(buffer=...)`` many projects write.
+
+Their ``deviations`` are findings: what each really does where SPEC.md asks
+for something else, with the reason. ``tests/conformance`` runs the suite
+against all four, so a deviation that stops being one fails CI (strict xfail).
+"""
+
+from __future__ import annotations
+
+import math
+import mmap
+import operator
+from typing import Any
+
+import numpy as np
+from numpy.lib.format import open_memmap
+
+import memmapref
+
+from .protocol import Capabilities
+
+
+class _Reference:
+    name = "memmapref"
+    capabilities = Capabilities()
+    deviations: dict[str, str] = {}
+    create = staticmethod(memmapref.create)
+    open = staticmethod(memmapref.open)
+    slice_mean = staticmethod(memmapref.slice_mean)
+    filtered_sum = staticmethod(memmapref.filtered_sum)
+
+
+reference = _Reference()
+
+
+class _ArrayHandle:
+    """A handle over an ndarray-like whose only release is dropping the reference."""
+
+    def __init__(self, array: Any) -> None:
+        self.array = array
+
+    def flush(self) -> None:
+        flush = getattr(self.array, "flush", None)
+        if flush is not None:
+            flush()
+
+    def close(self) -> None:
+        self.array = None
+
+
+_NUMPY_GROWS = (
+    "numpy.memmap in mode 'r+' extends a file shorter than offset + nbytes with zeros instead of refusing it"
+)
+
+
+class _NumpyMemmap:
+    name = "numpy.memmap"
+    capabilities = Capabilities(close_releases=False)
+    deviations = {
+        "CREATE.1": "mode 'w+' with a zero-size shape leaves a 1-byte file (numpy writes one byte to extend "
+        "the file; numpy issue 27723)",
+        "CREATE.4": "the file is extended by seeking and writing one byte: a sparse file, SIGBUS on a full disk",
+        "CREATE.5": "mode 'w+' truncates the existing file before anything can fail",
+        "CREATE.7": "mode 'w+' truncates the file in place: another process mapping it gets SIGBUS",
+        "OPEN.1": _NUMPY_GROWS,
+        "OPEN.2": _NUMPY_GROWS,
+        "OPEN.3": "shape=None on a file with no bytes after the offset raises ValueError('cannot mmap an empty "
+        "file') instead of giving an empty array (numpy issues 12653, 27723)",
+        "ARGS.4": "dtype=object is accepted: the file's bytes are read as PyObject pointers, so reading an "
+        "element of arbitrary data crashes the process",
+        "ARGS.5": "a negative offset raises OverflowError ('memory mapped offset must be positive'), which "
+        "`except ValueError` does not catch",
+        "ARGS.7": "np.memmap has one entry point: mode='w+' where an existing file was meant to be opened "
+        "recreates it, zero-filled",
+        "ARGS.9": "the file is extended before the shape is validated: a float shape in 'r+' raises TypeError "
+        "after the file has grown",
+    }
+
+    def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> _ArrayHandle:
+        return _ArrayHandle(np.memmap(path, dtype=dtype, mode="w+", offset=offset, shape=shape, order=order))  # type: ignore[arg-type]
+
+    def open(
+        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
+    ) -> _ArrayHandle:
+        return _ArrayHandle(np.memmap(path, dtype=dtype, mode=mode, offset=offset, shape=shape, order=order))  # type: ignore[call-overload]
+
+
+numpy_memmap = _NumpyMemmap()
+
+
+def _as_shape(shape: Any) -> tuple[int, ...]:
+    """The caller's shape as ints, refusing what ``numpy.memmap`` refuses (floats, bools)."""
+    entries = shape if isinstance(shape, (tuple, list)) else (shape,)
+    if any(isinstance(n, (bool, np.bool_)) for n in entries):
+        raise TypeError(f"got shape {shape!r} with a bool entry; expected integers; fix: pass ints")
+    return tuple(operator.index(n) for n in entries)
+
+
+class _NpyMemmap:
+    """The ``.npy`` format: its header, not the caller, is the authority on dtype, shape and order."""
+
+    name = "numpy .npy memmap"
+    capabilities = Capabilities(file_format="npy", offsets=False)
+    deviations = {
+        "HANDLE.2": "open_memmap with numpy integer shape entries (np.int64(3)) writes a header np.load cannot "
+        "parse (numpy issue 28334)",
+        "ARGS.4": "the dtype is checked against the header, so a dtype numpy cannot map (object) is reported "
+        "as a header mismatch (ValueError), not a TypeError",
+        "ARGS.7": "np.load(path, mmap_mode='w+') passes the mode on to open_memmap, which truncates the file "
+        "and then fails with TypeError (no shape to create)",
+        "ARGS.9": "np.load(path, mmap_mode='w+') truncates the file to 0 bytes before it fails",
+        "ERR.3": "np.load(path, mmap_mode='w+') truncates the file to 0 bytes before it fails",
+        "OPEN.1": "np.load(mmap_mode='r+') maps through numpy.memmap, which extends a truncated .npy with zeros",
+        "OPEN.2": "np.load(mmap_mode='r+') maps through numpy.memmap, which extends a truncated .npy with zeros",
+    }
+
+    def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> _ArrayHandle:
+        if order not in ("C", "F"):
+            # open_memmap takes a bool, so the translation from an order string is this glue's to check.
+            raise ValueError(f"got order {order!r}; expected 'C' or 'F'; fix: pass order='C' or 'F'")
+        # The .npy writer needs a tuple; passing the caller's entries unchanged keeps numpy's own behaviour.
+        dims = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+        return _ArrayHandle(open_memmap(path, mode="w+", dtype=dtype, shape=dims, fortran_order=order == "F"))
+
+    def open(
+        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
+    ) -> _ArrayHandle:
+        if order not in ("C", "F"):
+            raise ValueError(f"got order {order!r}; expected 'C' or 'F'; fix: pass order='C' or 'F'")
+        wanted = np.dtype(dtype)
+        dims = None if shape is None else _as_shape(shape)
+        array = np.load(path, mmap_mode=mode)  # type: ignore[call-overload]
+        problems = []
+        if array.dtype != wanted:
+            problems.append(f"dtype {array.dtype} (asked for {wanted})")
+        if dims is not None and array.shape != dims:
+            problems.append(f"shape {array.shape} (asked for {dims})")
+        # Arrays contiguous both ways (a single item, or empty) satisfy either order.
+        if array.flags.f_contiguous != array.flags.c_contiguous and array.flags.f_contiguous != (order == "F"):
+            problems.append(f"order {'F' if array.flags.f_contiguous else 'C'} (asked for {order})")
+        if problems:
+            array = None
+            raise ValueError(
+                f"got {path!s} whose header says {', '.join(problems)}; expected the header to match; "
+                "fix: open with the header's dtype, shape and order"
+            )
+        return _ArrayHandle(array)
+
+
+npy_memmap = _NpyMemmap()
+
+
+class _RawHandle:
+    def __init__(self, mapping: mmap.mmap | None, array: np.ndarray[Any, Any]) -> None:
+        self._mapping = mapping
+        self.array: np.ndarray[Any, Any] | None = array
+
+    def flush(self) -> None:
+        if self._mapping is not None:
+            self._mapping.flush()
+
+    def close(self) -> None:
+        self.array = None
+        if self._mapping is not None:
+            self._mapping.close()
+            self._mapping = None
+
+
+_ACCESS = {"r": mmap.ACCESS_READ, "r+": mmap.ACCESS_WRITE, "w+": mmap.ACCESS_WRITE, "c": mmap.ACCESS_COPY}
+_FILE_MODE = {"r": "rb", "r+": "r+b", "w+": "w+b", "c": "rb"}
+
+
+class _RawMmap:
+    """What hand-written code usually does: open, truncate or map, wrap in an ndarray."""
+
+    name = "mmap + np.ndarray"
+    capabilities = Capabilities()
+    deviations = {
+        "HANDLE.5": "close() closes the mmap object, and numpy holds no buffer export on it, so views taken "
+        "earlier point at unmapped memory (a segfault on next access; numpy issue 9537)",
+        "ARGS.2": "a negative shape reaches mmap, which raises OverflowError, not ValueError",
+        "ARGS.3": "an overflowing shape reaches mmap, which raises OverflowError, not ValueError",
+        "ARGS.4": "dtype=object is accepted: the file's bytes are read as PyObject pointers",
+        "ARGS.5": "a negative offset reaches mmap, which raises OverflowError, not ValueError",
+        "ARGS.7": "an unknown mode is a KeyError from the mode table, not a ValueError",
+        "CREATE.4": "the file is extended with truncate(): a sparse file, SIGBUS on a full disk",
+        "CREATE.5": "the existing file is truncated before anything can fail",
+        "CREATE.7": "the file is truncated in place: another process mapping it gets SIGBUS",
+        "ARGS.9": "the file is truncated and extended before np.ndarray validates the shape",
+    }
+
+    def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> _RawHandle:
+        dt = np.dtype(dtype)
+        with open(path, "w+b") as f:
+            f.truncate(offset + dt.itemsize * math.prod(_as_shape(shape)))
+            return self._wrap(f, "w+", dt, shape, offset, order)
+
+    def open(
+        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
+    ) -> _RawHandle:
+        dt = np.dtype(dtype)
+        with open(path, _FILE_MODE[mode]) as f:
+            if shape is None:
+                size = f.seek(0, 2)
+                if (size - offset) % dt.itemsize or size < offset:
+                    raise ValueError(f"{path!s}: {size - offset} bytes after offset is not a whole number of items")
+                shape = ((size - offset) // dt.itemsize,)
+            return self._wrap(f, mode, dt, shape, offset, order)
+
+    @staticmethod
+    def _wrap(f: Any, mode: str, dt: np.dtype[Any], shape: Any, offset: int, order: str) -> _RawHandle:
+        nbytes = dt.itemsize * math.prod(_as_shape(shape))
+        if nbytes == 0:
+            return _RawHandle(None, np.zeros(shape, dtype=dt, order=order))  # type: ignore[call-overload]
+        start = offset - offset % mmap.ALLOCATIONGRANULARITY
+        mapping = mmap.mmap(f.fileno(), offset + nbytes - start, access=_ACCESS[mode], offset=start)
+        array = np.ndarray(shape, dtype=dt, buffer=mapping, offset=offset - start, order=order)  # type: ignore[call-overload]
+        return _RawHandle(mapping, array)
+
+
+raw_mmap = _RawMmap()

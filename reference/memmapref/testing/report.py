@@ -1,0 +1,210 @@
+"""The per-clause conformance report: a pytest plugin that gathers verdicts and prints and writes them.
+
+Every test of the suite cites clauses; every outcome is recorded against the
+implementation and those clauses. A clause's verdict for one implementation:
+
+* ``failed``: some test of it failed (and no declared deviation covered it);
+* ``deviation``: a declared deviation, confirmed by at least one expected failure;
+* ``stale deviation``: declared, but every test of it passed; the declaration is out of date;
+* ``passed``: its tests passed;
+* ``not applicable``: every test of it was skipped for a missing capability;
+* ``untested``: no test of the suite checked it for this implementation.
+
+Works under pytest-xdist: records travel in the reports' ``user_properties``
+and are gathered on the controller.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections import defaultdict
+from collections.abc import Generator, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .clauses import CLAUSES
+from .plugin import ADAPTER, clause_ids
+
+_KEY = "memmapref"
+
+VERDICT_ORDER = ["failed", "stale deviation", "deviation", "passed", "not applicable", "untested"]
+
+
+@dataclass
+class Record:
+    nodeid: str
+    impl: str
+    clauses: list[str]
+    outcome: str  # passed, failed, xfailed, xpassed, skipped
+    message: str
+    snippet: str
+
+
+class Reporter:
+    """Registered by :mod:`memmapref.testing.plugin`; one per pytest session (controller and workers)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.records: list[Record] = []
+        self.deviations: dict[str, dict[str, str]] = {}
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+        report = yield
+        adapter = item.stash.get(ADAPTER, None)
+        if adapter is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
+            failed = report.failed or hasattr(report, "wasxfail")
+            payload = {
+                "impl": adapter.name,
+                "clauses": clause_ids(item),
+                "deviations": adapter.deviations,
+                "snippet": adapter.snippet() if failed else "",
+            }
+            report.user_properties.append((_KEY, json.dumps(payload)))
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for key, value in report.user_properties:
+            if key == _KEY:
+                payload = json.loads(value)
+                self.deviations.setdefault(payload["impl"], payload["deviations"])
+                self.records.append(
+                    Record(
+                        report.nodeid,
+                        payload["impl"],
+                        payload["clauses"],
+                        _outcome(report),
+                        _message(report),
+                        payload["snippet"],
+                    )
+                )
+
+    def table(self) -> dict[str, dict[str, dict[str, Any]]]:
+        return verdicts(self.records, self.deviations)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.records:
+            return
+        table = self.table()
+        terminalreporter.write_sep("=", "memmapref conformance report")
+        terminalreporter.write_line(render_text(table))
+        target = self.config.getoption("memmapref_report")
+        if target:
+            folder = Path(target)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "report.md").write_text(render_markdown(table))
+            document = {"gate": gate(table), "implementations": table, "records": [asdict(r) for r in self.records]}
+            (folder / "report.json").write_text(json.dumps(document, indent=1))
+            terminalreporter.write_line(f"report written to {folder / 'report.md'} and {folder / 'report.json'}")
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        stale = [c for rows in self.table().values() for c, row in rows.items() if row["verdict"] == "stale deviation"]
+        if stale and exitstatus == pytest.ExitCode.OK:
+            # A deviation that no longer happens must be removed from its declaration.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _outcome(report: pytest.TestReport) -> str:
+    if hasattr(report, "wasxfail"):
+        return "xfailed" if report.skipped else "xpassed"
+    return report.outcome
+
+
+def _message(report: pytest.TestReport) -> str:
+    if report.passed and not hasattr(report, "wasxfail"):
+        return ""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    text = report.longreprtext
+    errors = [line[2:].strip() for line in text.splitlines() if line.startswith("E ")]
+    return errors[0] if errors else (text.strip().splitlines() or [""])[-1]
+
+
+def verdicts(records: Iterable[Record], deviations: dict[str, dict[str, str]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """impl -> clause -> {verdict, level, title, tests, example, message, deviation}."""
+    by: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for record in records:
+        for clause in record.clauses:
+            by[(record.impl, clause)].append(record)
+    table: dict[str, dict[str, dict[str, Any]]] = {}
+    for impl, declared in deviations.items():
+        rows: dict[str, dict[str, Any]] = {}
+        for clause in CLAUSES.values():
+            found = by.get((impl, clause.id), [])
+            rows[clause.id] = _verdict(clause.id, found, declared) | {
+                "level": clause.level,
+                "title": clause.title,
+                "tests": len(found),
+            }
+        table[impl] = rows
+    return table
+
+
+def _verdict(clause: str, found: list[Record], declared: dict[str, str]) -> dict[str, Any]:
+    outcomes = {r.outcome for r in found}
+    first_bad = next((r for r in found if r.outcome == "failed"), None)
+    first_xfail = next((r for r in found if r.outcome == "xfailed"), None)
+    deviation = declared.get(clause, "")
+    if first_bad is not None:
+        return {"verdict": "failed", "message": first_bad.message, "example": first_bad.snippet, "deviation": deviation}
+    if deviation:
+        if first_xfail is not None:
+            return {"verdict": "deviation", "message": first_xfail.message, "example": first_xfail.snippet, "deviation": deviation}
+        if outcomes & {"passed", "xpassed"}:
+            return {"verdict": "stale deviation", "message": "declared deviation, but every test passed", "example": "", "deviation": deviation}
+    if outcomes & {"passed", "xpassed"}:
+        return {"verdict": "passed", "message": "", "example": "", "deviation": deviation}
+    if found:
+        skipped = next(r for r in found)
+        return {"verdict": "not applicable", "message": skipped.message, "example": "", "deviation": deviation}
+    return {"verdict": "untested", "message": "", "example": "", "deviation": deviation}
+
+
+def gate(table: dict[str, dict[str, dict[str, Any]]]) -> bool:
+    """True when every MUST clause passed, is a confirmed deviation, or does not apply."""
+    return all(
+        row["verdict"] not in ("failed", "stale deviation")
+        for rows in table.values()
+        for row in rows.values()
+        if row["level"] == "MUST"
+    )
+
+
+def render_text(table: dict[str, dict[str, dict[str, Any]]]) -> str:
+    lines = []
+    for impl, rows in table.items():
+        counts = defaultdict(int)
+        for row in rows.values():
+            counts[row["verdict"]] += 1
+        summary = ", ".join(f"{counts[v]} {v}" for v in VERDICT_ORDER if counts[v])
+        lines.append(f"== {impl}: {summary}")
+        for clause, row in rows.items():
+            mark = {"passed": "ok", "failed": "FAIL", "deviation": "dev", "stale deviation": "STALE"}.get(row["verdict"], "-")
+            lines.append(f"  {mark:5} {clause:10} {row['level']:6} {row['verdict']:15} {row['title']}")
+            detail = row["deviation"] if row["verdict"] == "deviation" else row["message"]
+            if row["verdict"] in ("failed", "deviation", "stale deviation") and detail:
+                lines.append(textwrap.indent(textwrap.shorten(detail, 200), " " * 14))
+    return "\n".join(lines)
+
+
+def render_markdown(table: dict[str, dict[str, dict[str, Any]]]) -> str:
+    out = ["# Conformance report", ""]
+    for impl, rows in table.items():
+        out += [f"## {impl}", "", "| clause | level | verdict | title | detail |", "|---|---|---|---|---|"]
+        for clause, row in rows.items():
+            detail = row["deviation"] if row["verdict"] == "deviation" else row["message"]
+            out.append(f"| {clause} | {row['level']} | {row['verdict']} | {row['title']} | {_cell(detail)} |")
+        examples = [(c, r) for c, r in rows.items() if r["example"]]
+        for clause, row in examples:
+            out += ["", f"### {impl}: {clause} ({row['verdict']})", "", "```python", row["example"], "```"]
+        out.append("")
+    return "\n".join(out)
+
+
+def _cell(text: str) -> str:
+    return textwrap.shorten(text, 160).replace("|", "\\|") if text else ""

@@ -1,0 +1,119 @@
+"""Hypothesis strategies for the conformance suite: dtypes, shapes as callers spell them, data, indices."""
+
+from __future__ import annotations
+
+import mmap
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as npst
+
+# Small sides keep each example to a few KiB; chunk boundaries are crossed by
+# the dedicated large-array tests and by the reference's 4 KiB test chunks.
+MAX_SIDE = 6
+MAX_DIMS = 5
+
+NUMERIC = st.one_of(
+    npst.boolean_dtypes(),
+    npst.integer_dtypes(endianness="?"),
+    npst.unsigned_integer_dtypes(endianness="?"),
+    npst.floating_dtypes(endianness="?", sizes=(16, 32, 64)),
+    npst.complex_number_dtypes(endianness="?", sizes=(64, 128)),
+)
+TIME = st.one_of(npst.datetime64_dtypes(endianness="?"), npst.timedelta64_dtypes(endianness="?"))
+STRUCTURED = npst.array_dtypes(
+    subtype_strategy=st.one_of(npst.integer_dtypes(endianness="?"), npst.floating_dtypes(endianness="?", sizes=(32, 64))),
+    min_size=1,
+    max_size=3,
+)
+
+
+def dtypes() -> st.SearchStrategy[np.dtype[Any]]:
+    """Every numeric dtype and bool in both byte orders, datetime64, timedelta64, simple structured dtypes."""
+    return st.one_of(NUMERIC, TIME, STRUCTURED)
+
+
+def float_dtypes() -> st.SearchStrategy[np.dtype[Any]]:
+    return npst.floating_dtypes(endianness="?", sizes=(16, 32, 64))
+
+
+def reducible_dtypes() -> st.SearchStrategy[np.dtype[Any]]:
+    """Dtypes whose mean and filtered sum numpy computes: bool, integers, floats."""
+    return st.one_of(
+        npst.boolean_dtypes(),
+        npst.integer_dtypes(endianness="?"),
+        npst.unsigned_integer_dtypes(endianness="?"),
+        float_dtypes(),
+    )
+
+
+def shapes(min_dims: int = 0, max_dims: int = MAX_DIMS) -> st.SearchStrategy[tuple[int, ...]]:
+    """Shapes from 0-d to 5-d, zero-size dimensions included."""
+    return npst.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=0, max_side=MAX_SIDE)
+
+
+_INT_TYPES = st.sampled_from([int, np.int64, np.intp, np.int32, np.uint16])
+
+
+@st.composite
+def spelled(draw: st.DrawFn, shape: tuple[int, ...]) -> Any:
+    """``shape`` as a caller may pass it: tuple or list, a bare int for 1-d, numpy integer entries."""
+    kind = draw(_INT_TYPES)
+    entries = [kind(n) for n in shape]
+    forms = ["tuple", "list"] + (["bare"] if len(shape) == 1 else [])
+    form = draw(st.sampled_from(forms))
+    if form == "bare":
+        return entries[0]
+    return tuple(entries) if form == "tuple" else entries
+
+
+def orders() -> st.SearchStrategy[str]:
+    return st.sampled_from(["C", "F"])
+
+
+def offsets() -> st.SearchStrategy[int]:
+    """Zero, unaligned, and beyond ``mmap.ALLOCATIONGRANULARITY`` (aligned and not)."""
+    g = mmap.ALLOCATIONGRANULARITY
+    return st.one_of(
+        st.just(0),
+        st.integers(1, 64),
+        st.sampled_from([g, g + 1, 2 * g + 7]),
+    )
+
+
+def arrays(dtype: np.dtype[Any], shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray[Any, Any]]:
+    """Values with NaN, infinities, -0.0, subnormals and integer extremes (Hypothesis' defaults for ``dtype``)."""
+    return npst.arrays(dtype, shape)
+
+
+def indices(shape: tuple[int, ...]) -> st.SearchStrategy[Any]:
+    """Basic indices (steps, negative steps, Ellipsis, newaxis) and advanced ones (integer arrays, masks)."""
+    options = [npst.basic_indices(shape, min_dims=0, allow_newaxis=True, allow_ellipsis=True)]
+    if shape and all(shape):
+        options.append(npst.integer_array_indices(shape))
+    options.append(npst.arrays(np.bool_, shape))
+    return st.one_of(options)
+
+
+@st.composite
+def thresholds(draw: st.DrawFn, values: np.ndarray[Any, Any]) -> Any:
+    """Thresholds drawn from the data itself, so that equality at the threshold is exercised."""
+    flat = values.ravel()
+    if flat.size and draw(st.booleans()):
+        item = flat[draw(st.integers(0, flat.size - 1))]
+        return item if draw(st.booleans()) else item.item()
+    return draw(npst.from_dtype(values.dtype.newbyteorder("=")))
+
+
+def offsets_for(capabilities: Any) -> st.SearchStrategy[int]:
+    """Offsets the implementation supports: all of :func:`offsets`, or only 0."""
+    return offsets() if capabilities.offsets else st.just(0)
+
+
+def orders_for(capabilities: Any) -> st.SearchStrategy[str]:
+    return st.sampled_from(sorted(capabilities.orders))
+
+
+def modes_for(capabilities: Any) -> st.SearchStrategy[str]:
+    return st.sampled_from(sorted(capabilities.modes))

@@ -1,0 +1,75 @@
+"""Helpers shared by the suite's test classes."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ..oracle import FileState
+from ..protocol import Adapter
+
+_counter = itertools.count()
+
+
+def fresh_file(impl: Adapter, tmp_path: Path, name: str = "data.bin") -> Path:
+    """A path in a new directory, one per Hypothesis example, and a new snippet for it."""
+    directory = tmp_path / f"example-{next(_counter)}"
+    directory.mkdir()
+    impl.begin(str(directory))
+    return directory / name
+
+
+def nbytes(dtype: Any, shape: tuple[int, ...]) -> int:
+    return np.dtype(dtype).itemsize * math.prod(shape)
+
+
+def write_raw(path: Path, data: bytes, *, offset: int = 0, fill: bytes = b"\x00") -> None:
+    """Lay a file out with plain writes: ``offset`` bytes of ``fill``, then ``data``."""
+    with open(path, "wb") as f:
+        f.write(fill * offset + data)
+
+
+def unchanged(before: FileState, path: Path) -> None:
+    after = FileState.of(path)
+    assert after == before, f"the file changed: before {before}, after {after}"
+
+
+def expect_builtin(exc: BaseException, *classes: type[BaseException]) -> None:
+    assert isinstance(exc, classes), (
+        f"got {type(exc).__name__}: {exc}; expected a subclass of {' or '.join(c.__name__ for c in classes)}"
+    )
+
+
+def raises_builtin(classes: tuple[type[BaseException], ...], call: Any, *args: Any, **kwargs: Any) -> BaseException:
+    """Call and demand an exception of one of the built-in ``classes`` (ERR.1); return it."""
+    try:
+        result = call(*args, **kwargs)
+    except classes as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 -- reported with its class, which is the finding
+        pytest.fail(f"got {type(exc).__name__}: {exc}; expected {' or '.join(c.__name__ for c in classes)}")
+    _release(result)
+    pytest.fail(f"got a result ({type(result).__name__}); expected {' or '.join(c.__name__ for c in classes)}")
+
+
+def _release(handle: Any) -> None:
+    close = getattr(handle, "close", None)
+    if close is not None:
+        close()
+
+
+def same_bytes(got: np.ndarray[Any, Any], want: np.ndarray[Any, Any], order: str = "C") -> None:
+    """Arrays equal byte for byte (NaN payloads, -0.0 and padding included)."""
+    assert got.dtype == want.dtype, f"dtype {got.dtype} != {want.dtype}"
+    assert got.shape == want.shape, f"shape {got.shape} != {want.shape}"
+    assert got.tobytes(order=order) == want.tobytes(order=order), "contents differ"  # type: ignore[arg-type]
+
+
+def file_size(path: Path) -> int:
+    return os.stat(path).st_size

@@ -1,0 +1,78 @@
+"""Create (mode ``w+``): size, zero fill, replacement, layout (SPEC.md section 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from .. import strategies as mst
+from ..oracle import read_array, read_bytes
+from ..protocol import Adapter
+from ._support import fresh_file, nbytes, same_bytes
+
+
+class CreateTests:
+    @pytest.mark.clause("CREATE.1", "CREATE.2")
+    @given(dtype=mst.dtypes(), shape=mst.shapes(), data=st.data())
+    def test_size_is_exact_and_zero_filled(
+        self, impl: Adapter, tmp_path: Path, dtype: np.dtype[Any], shape: tuple[int, ...], data: Any, 
+    ) -> None:
+        offset = data.draw(mst.offsets_for(impl.capabilities))
+        order = data.draw(mst.orders_for(impl.capabilities))
+        path = fresh_file(impl, tmp_path)
+        handle = impl.create(path, dtype, data.draw(mst.spelled(shape)), offset=offset, order=order)
+        impl.close(handle)
+        content = read_bytes(path)
+        start = impl.data_offset(path, offset)
+        assert len(content) == start + nbytes(dtype, shape), (
+            f"file is {len(content)} bytes; expected {start} before the data + {nbytes(dtype, shape)} of data"
+        )
+        assert content[start:] == bytes(len(content) - start), "the new array is not all zero bytes"
+        if impl.capabilities.file_format == "raw":
+            assert content[:start] == bytes(start), "the bytes before the offset are not zero"
+
+    @pytest.mark.clause("CREATE.1")
+    @pytest.mark.parametrize("shape", [(0,), (3, 0), (0, 2, 5)], ids=str)
+    def test_zero_size_file_holds_no_data(self, impl: Adapter, tmp_path: Path, shape: tuple[int, ...]) -> None:
+        path = fresh_file(impl, tmp_path)
+        impl.close(impl.create(path, np.float64, shape))
+        size = len(read_bytes(path))
+        assert size == impl.data_offset(path), f"a zero-size array left a {size}-byte file"
+
+    @pytest.mark.clause("CREATE.3")
+    @given(old=st.binary(min_size=1, max_size=4096), shape=mst.shapes(max_dims=2))
+    def test_replaces_an_existing_file(self, impl: Adapter, tmp_path: Path, old: bytes, shape: tuple[int, ...]) -> None:
+        path = fresh_file(impl, tmp_path)
+        path.write_bytes(old)
+        impl.close(impl.create(path, np.float64, shape))
+        start = impl.data_offset(path)
+        content = read_bytes(path)
+        assert len(content) == start + nbytes(np.float64, shape)
+        assert content[start:] == bytes(len(content) - start), "old bytes survived create"
+
+    @pytest.mark.clause("CREATE.6", "OPEN.4")
+    @given(dtype=mst.dtypes(), shape=mst.shapes(), data=st.data())
+    def test_layout_matches_the_oracle(
+        self, impl: Adapter, tmp_path: Path, dtype: np.dtype[Any], shape: tuple[int, ...], data: Any
+    ) -> None:
+        offset = data.draw(mst.offsets_for(impl.capabilities))
+        order = data.draw(mst.orders_for(impl.capabilities))
+        values = data.draw(mst.arrays(dtype, shape))
+        path = fresh_file(impl, tmp_path)
+        handle = impl.create(path, dtype, shape, offset=offset, order=order)
+        array = np.asarray(handle.array)
+        assert array.dtype == dtype, f"dtype {array.dtype}, asked for {dtype}"
+        assert array.shape == shape, f"shape {array.shape}, asked for {shape}"
+        if array.ndim > 1 and array.size > 1:
+            flag = "F_CONTIGUOUS" if order == "F" else "C_CONTIGUOUS"
+            assert array.flags[flag], f"order {order!r} asked for, array is not {flag}"
+        impl.write(handle, ..., values)
+        impl.flush(handle)
+        impl.close(handle)
+        got = read_array(path, dtype, shape, offset=impl.data_offset(path, offset), order=order)
+        same_bytes(got, values)

@@ -1,0 +1,83 @@
+"""Read-write (``r+``) and copy-on-write (``c``): where writes go (SPEC.md OPEN.1, OPEN.2, OPEN.8, OPEN.9)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from .. import strategies as mst
+from ..oracle import FileState, read_array
+from ..protocol import Adapter
+from ._support import fresh_file, raises_builtin, same_bytes, unchanged
+
+
+def _prepared(
+    impl: Adapter, tmp_path: Path, data: Any, *, nonempty: bool = False
+) -> tuple[Path, np.dtype[Any], tuple[int, ...], str, np.ndarray[Any, Any]]:
+    """A file written through the implementation itself, and the values it holds."""
+    dtype = data.draw(mst.NUMERIC)
+    shapes = mst.shapes(min_dims=1, max_dims=3)
+    shape = data.draw(shapes.filter(all) if nonempty else shapes)
+    order = data.draw(mst.orders_for(impl.capabilities))
+    values = data.draw(mst.arrays(dtype, shape))
+    path = fresh_file(impl, tmp_path)
+    handle = impl.create(path, dtype, shape, order=order)
+    impl.write(handle, ..., values)
+    impl.close(handle)
+    return path, dtype, shape, order, values
+
+
+class ReadWriteTests:
+    @pytest.mark.clause("OPEN.8", "HANDLE.3")
+    @given(data=st.data())
+    def test_flushed_writes_reach_the_file(self, impl: Adapter, tmp_path: Path, data: Any) -> None:
+        path, dtype, shape, order, values = _prepared(impl, tmp_path, data)
+        index = data.draw(mst.indices(shape))
+        new = data.draw(mst.arrays(dtype, values[index].shape))
+        model = values.copy(order="K")
+        model[index] = new
+        handle = impl.open(path, dtype, shape, mode="r+", order=order)
+        impl.write(handle, index, new)
+        impl.flush(handle)
+        got = read_array(path, dtype, shape, offset=impl.data_offset(path), order=order)
+        impl.close(handle)
+        same_bytes(got, model)
+
+    @pytest.mark.clause("OPEN.2", "OPEN.1")
+    @given(shortfall=st.integers(1, 64), mode=st.sampled_from(["r", "r+", "c"]), data=st.data())
+    def test_short_file_is_refused_and_not_grown(
+        self, impl: Adapter, tmp_path: Path, shortfall: int, mode: str, data: Any
+    ) -> None:
+        impl.require(modes=mode)
+        path, dtype, shape, order, values = _prepared(impl, tmp_path, data, nonempty=True)
+        with open(path, "r+b") as f:
+            # Cut into the data only: a cut .npy header is a different fault (tests/faults).
+            f.truncate(f.seek(0, 2) - min(shortfall, values.nbytes))
+        before = FileState.of(path)
+        raises_builtin((ValueError,), impl.open, path, dtype, shape, mode=mode, order=order)
+        unchanged(before, path)
+
+
+class CopyOnWriteTests:
+    @pytest.mark.clause("OPEN.9")
+    @given(data=st.data())
+    def test_private_writes_never_reach_the_file(self, impl: Adapter, tmp_path: Path, data: Any) -> None:
+        impl.require(modes="c")
+        path, dtype, shape, order, values = _prepared(impl, tmp_path, data)
+        before = FileState.of(path)
+        index = data.draw(mst.indices(shape))
+        new = data.draw(mst.arrays(dtype, values[index].shape))
+        model = values.copy(order="K")
+        model[index] = new
+        handle = impl.open(path, dtype, shape, mode="c", order=order)
+        impl.write(handle, index, new)
+        same_bytes(impl.read(handle), model)
+        impl.flush(handle)
+        unchanged(before, path)
+        impl.close(handle)
+        unchanged(before, path)

@@ -1,0 +1,177 @@
+"""Slice mean and filtered sum against in-memory NumPy (SPEC.md section 5)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as npst
+
+from .. import bounds
+from .. import strategies as mst
+from ..oracle import read_array
+from ..protocol import Adapter
+from ._support import fresh_file
+
+SPECIALS = [math.nan, math.inf, -math.inf, -0.0]
+
+
+@st.composite
+def reducible(draw: st.DrawFn) -> np.ndarray[Any, Any]:
+    """Arrays whose exact sum fits the dtype, with NaN, infinities and -0.0 mixed in for floats.
+
+    Values are capped at ``max / (n + 1)`` so that numpy's own accumulator
+    cannot overflow: where it does, numpy's answer is not a mean to compare with.
+    """
+    dtype = draw(mst.reducible_dtypes())
+    shape = draw(mst.shapes(max_dims=3))
+    n = math.prod(shape)
+    if dtype.kind != "f":
+        return draw(mst.arrays(dtype, shape))
+    acc = bounds.numpy_accumulator(dtype)
+    # Rounded toward zero into the dtype, which Hypothesis requires of float bounds.
+    cap = float(np.nextafter(dtype.type(min(float(np.finfo(dtype).max), float(np.finfo(acc).max) / (n + 1))), 0))
+    finite = npst.from_dtype(dtype.newbyteorder("="), min_value=-cap, max_value=cap, allow_subnormal=True)
+    elements = st.one_of(finite, st.sampled_from(SPECIALS)) if draw(st.booleans()) else finite
+    return draw(npst.arrays(dtype, shape, elements=elements))
+
+
+def _stored(impl: Adapter, tmp_path: Path, values: np.ndarray[Any, Any]) -> tuple[Any, np.ndarray[Any, Any]]:
+    """Write ``values`` through the implementation, reopen read-only; return the handle and the oracle."""
+    path = fresh_file(impl, tmp_path)
+    handle = impl.create(path, values.dtype, values.shape)
+    impl.write(handle, ..., values)
+    impl.close(handle)
+    handle = impl.open(path, values.dtype, values.shape, mode="r")
+    return handle, read_array(path, values.dtype, values.shape, offset=impl.data_offset(path))
+
+
+def exact_mean(values: np.ndarray[Any, Any]) -> float:
+    """The mean, correctly rounded: exact rational arithmetic for integers, fsum for floats."""
+    if values.dtype.kind in "biu":
+        return float(Fraction(sum(int(v) for v in values.ravel()), values.size))
+    return bounds.exact_sum(values) / values.size
+
+
+def _numpy(expression: Any) -> tuple[Any, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = expression()
+    return result, sorted({str(w.category.__name__) for w in caught})
+
+
+class ReductionTests:
+    @pytest.mark.clause("MEAN.1", "MEAN.2", "MEAN.3", "MEAN.5", "MEAN.6")
+    @given(values=reducible(), data=st.data())
+    def test_slice_mean(self, impl: Adapter, tmp_path: Path, values: np.ndarray[Any, Any], data: Any) -> None:
+        index = data.draw(mst.indices(values.shape))
+        handle, oracle = _stored(impl, tmp_path, values)
+        selection = np.asarray(oracle[index])
+        expected, expected_warnings = _numpy(lambda: np.mean(selection))
+        try:
+            got, got_warnings = _numpy(lambda: impl.slice_mean(handle, index))
+        finally:
+            impl.close(handle)
+        assert np.asarray(got).dtype == np.asarray(expected).dtype, f"dtype {np.asarray(got).dtype}, numpy gives {np.asarray(expected).dtype}"
+        if selection.size == 0:
+            assert math.isnan(got), f"mean of an empty selection is {got!r}; numpy gives nan"
+            assert "RuntimeWarning" in got_warnings, "no RuntimeWarning for an empty selection"
+            return
+        finite = np.isfinite(selection.astype(np.float64))
+        if not finite.all():
+            assert got == expected or (math.isnan(got) and math.isnan(expected)), f"got {got!r}, numpy gives {expected!r}"
+            return
+        assume(math.isfinite(expected))
+        exact = exact_mean(selection)
+        bound = bounds.mean_bound(selection, np.asarray(expected).dtype)
+        assert abs(float(got) - exact) <= bound, f"mean {got!r} is {abs(float(got) - exact)!r} from the exact {exact!r}; bound {bound!r}"
+
+    @pytest.mark.clause("FSUM.1", "FSUM.2", "FSUM.3", "FSUM.4", "FSUM.5", "FSUM.6")
+    @given(values=reducible(), data=st.data())
+    def test_filtered_sum(self, impl: Adapter, tmp_path: Path, values: np.ndarray[Any, Any], data: Any) -> None:
+        threshold = data.draw(mst.thresholds(values))
+        handle, oracle = _stored(impl, tmp_path, values)
+        selected = oracle[oracle > threshold]
+        expected, _ = _numpy(lambda: selected.sum())
+        try:
+            got, _ = _numpy(lambda: impl.filtered_sum(handle, threshold))
+        finally:
+            impl.close(handle)
+        assert np.asarray(got).dtype == np.asarray(expected).dtype, f"dtype {np.asarray(got).dtype}, numpy gives {np.asarray(expected).dtype}"
+        if values.dtype.kind in "biu":
+            assert int(got) == int(expected), f"got {got!r}, numpy gives {expected!r}"
+            return
+        if expected == 0 or not np.isfinite(expected):
+            assert got == expected or (np.isnan(got) and np.isnan(expected)), f"got {got!r}, numpy gives {expected!r}"
+            assert np.signbit(got) == np.signbit(expected), f"got {got!r}, numpy gives {expected!r} (sign of zero)"
+            return
+        exact = bounds.exact_sum(selected)
+        bound = bounds.sum_bound(selected, np.asarray(expected).dtype)
+        assert abs(float(got) - exact) <= bound, f"sum {got!r} is {abs(float(got) - exact)!r} from the exact {exact!r}; bound {bound!r}"
+
+    @pytest.mark.clause("FSUM.3", "FSUM.4", "FSUM.5")
+    def test_threshold_edges(self, impl: Adapter, tmp_path: Path) -> None:
+        values = np.array([1.0, 2.0, 2.0, math.nan, math.inf, -math.inf, 3.0])
+        handle, oracle = _stored(impl, tmp_path, values)
+        try:
+            for threshold, want in [(2.0, math.inf), (math.nan, 0.0), (math.inf, 0.0), (3.0, math.inf)]:
+                got = impl.filtered_sum(handle, threshold)
+                assert got == want and not np.signbit(got), f"threshold {threshold!r}: got {got!r}, expected {want!r}"
+            finite = oracle[np.isfinite(oracle)]
+        finally:
+            impl.close(handle)
+        handle, _ = _stored(impl, tmp_path, finite)
+        try:
+            assert impl.filtered_sum(handle, 2.0) == 3.0, "an item equal to the threshold was selected"
+            assert impl.filtered_sum(handle, 1.0) == 7.0
+        finally:
+            impl.close(handle)
+
+    @pytest.mark.clause("FSUM.7")
+    @pytest.mark.parametrize("dtype", ["M8[D]", [("a", "<i4"), ("b", "<f8")]], ids=["datetime64", "structured"])
+    def test_refused_dtypes(self, impl: Adapter, tmp_path: Path, dtype: Any) -> None:
+        values = np.zeros(4, dtype=dtype)
+        handle, oracle = _stored(impl, tmp_path, values)
+        try:
+            with pytest.raises(Exception) as numpy_error:  # noqa: PT011 -- whatever numpy raises is the target
+                oracle[oracle > 0.5].sum()
+            builtin = next(c for c in numpy_error.type.__mro__ if c.__module__ == "builtins")
+            with pytest.raises(builtin):
+                impl.filtered_sum(handle, 0.5)
+        finally:
+            impl.close(handle)
+
+    @pytest.mark.clause("MEAN.3", "FSUM.6", "FSUM.4", "MEAN.6")
+    @pytest.mark.slow
+    def test_large_file_crosses_chunk_boundaries(self, impl: Adapter, tmp_path: Path) -> None:
+        # 72 MiB: more than any sensible chunk, so an implementation's chunk
+        # loop runs many times and its last, partial chunk is exercised.
+        n = 72 * 2**20 // 8 + 3
+        path = fresh_file(impl, tmp_path)
+        handle = impl.create(path, np.float64, (n,))
+        rng = np.random.default_rng(20261127)
+        step = 1 << 20
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            impl.write(handle, slice(start, stop), rng.random(stop - start))
+        impl.write(handle, n - 1, math.nan)
+        impl.flush(handle)
+        impl.close(handle)
+        handle = impl.open(path, np.float64, (n,), mode="r")
+        try:
+            oracle = read_array(path, np.float64, (n,), offset=impl.data_offset(path))
+            got_sum = impl.filtered_sum(handle, 0.5)
+            got_mean = impl.slice_mean(handle, slice(0, n - 1))
+        finally:
+            impl.close(handle)
+        selected = oracle[oracle > 0.5]
+        assert abs(float(got_sum) - bounds.exact_sum(selected)) <= bounds.sum_bound(selected, np.float64)
+        body = oracle[: n - 1]
+        assert abs(float(got_mean) - bounds.exact_sum(body) / body.size) <= bounds.mean_bound(body, np.float64)

@@ -1,0 +1,101 @@
+"""Reopen read-only: round trip, read-only refusal, open changes nothing (SPEC.md sections 3 and 4)."""
+
+from __future__ import annotations
+
+import mmap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from .. import strategies as mst
+from ..oracle import FileState, array_bytes
+from ..protocol import Adapter
+from ._support import fresh_file, raises_builtin, same_bytes, unchanged, write_raw
+
+
+class ReopenTests:
+    @pytest.mark.clause("HANDLE.2", "HANDLE.3", "OPEN.4", "OPEN.5")
+    @given(dtype=mst.dtypes(), shape=mst.shapes(), data=st.data())
+    def test_round_trip(
+        self, impl: Adapter, tmp_path: Path, dtype: np.dtype[Any], shape: tuple[int, ...], data: Any
+    ) -> None:
+        offset = data.draw(mst.offsets_for(impl.capabilities))
+        order = data.draw(mst.orders_for(impl.capabilities))
+        values = data.draw(mst.arrays(dtype, shape))
+        spelled = data.draw(mst.spelled(shape))
+        path = fresh_file(impl, tmp_path)
+        handle = impl.create(path, dtype, spelled, offset=offset, order=order)
+        impl.write(handle, ..., values)
+        impl.flush(handle)
+        impl.close(handle)
+        again = impl.open(path, dtype, spelled, mode="r", offset=offset, order=order)
+        same_bytes(impl.read(again), values)
+        impl.close(again)
+
+    @pytest.mark.clause("OPEN.7")
+    @given(dtype=mst.NUMERIC, shape=mst.shapes(min_dims=1).filter(lambda s: all(s)))
+    def test_read_only_refuses_writes(self, impl: Adapter, tmp_path: Path, dtype: np.dtype[Any], shape: tuple[int, ...]) -> None:
+        path = fresh_file(impl, tmp_path)
+        impl.close(impl.create(path, dtype, shape))
+        before = FileState.of(path)
+        handle = impl.open(path, dtype, shape, mode="r")
+        impl.note(f"{impl.name_of(handle)}.array[...] = 1  # must raise ValueError")
+        with pytest.raises(ValueError):  # noqa: PT011 -- the clause fixes the class, not the text
+            handle.array[...] = 1
+        impl.close(handle)
+        unchanged(before, path)
+
+    @pytest.mark.clause("OPEN.1")
+    @given(dtype=mst.NUMERIC, shape=mst.shapes(), data=st.data())
+    def test_open_changes_nothing(
+        self, impl: Adapter, tmp_path: Path, dtype: np.dtype[Any], shape: tuple[int, ...], data: Any
+    ) -> None:
+        mode = data.draw(mst.modes_for(impl.capabilities))
+        order = data.draw(mst.orders_for(impl.capabilities))
+        path = fresh_file(impl, tmp_path)
+        impl.close(impl.create(path, dtype, shape, order=order))
+        before = FileState.of(path)
+        handle = impl.open(path, dtype, shape, mode=mode, order=order)
+        impl.read(handle)
+        impl.close(handle)
+        unchanged(before, path)
+
+    @pytest.mark.clause("OPEN.3")
+    @given(dtype=mst.NUMERIC, count=st.integers(0, 40), offset=mst.offsets(), extra=st.integers(0, 7), data=st.data())
+    def test_shape_none_maps_every_whole_item(
+        self, impl: Adapter, tmp_path: Path, dtype: np.dtype[Any], count: int, offset: int, extra: int, data: Any
+    ) -> None:
+        impl.require(file_format="raw")
+        values = data.draw(mst.arrays(dtype, (count,)))
+        path = fresh_file(impl, tmp_path)
+        tail = extra % dtype.itemsize
+        write_raw(path, values.tobytes() + b"\x01" * tail, offset=offset, fill=b"\xab")
+        before = FileState.of(path)
+        if tail:
+            raises_builtin((ValueError,), impl.open, path, dtype, None, offset=offset)
+        else:
+            handle = impl.open(path, dtype, None, offset=offset)
+            same_bytes(impl.read(handle), values)
+            impl.close(handle)
+        unchanged(before, path)
+
+    @pytest.mark.clause("OPEN.5", "OPEN.4")
+    @given(
+        offset=st.sampled_from([1, 3, mmap.PAGESIZE - 1, mmap.ALLOCATIONGRANULARITY, mmap.ALLOCATIONGRANULARITY + 5]),
+        order=mst.orders(),
+        data=st.data(),
+    )
+    def test_data_written_by_others_at_any_offset(self, impl: Adapter, tmp_path: Path, offset: int, order: str, data: Any) -> None:
+        impl.require(file_format="raw")
+        dtype = data.draw(mst.NUMERIC)
+        shape = data.draw(mst.shapes(min_dims=1, max_dims=3))
+        values = data.draw(mst.arrays(dtype, shape))
+        path = fresh_file(impl, tmp_path)
+        write_raw(path, array_bytes(values, order), offset=offset, fill=b"\xff")
+        handle = impl.open(path, dtype, shape, offset=offset, order=order)
+        same_bytes(impl.read(handle), values)
+        impl.close(handle)
