@@ -161,7 +161,8 @@ class MappedArray:
                 _oscalls.calls.msync(self._mapping)
             _oscalls.calls.fsync(self._fd)
         except OSError as exc:
-            self._flush_error = exc
+            # Kept without its traceback: the frames would keep the mapping alive.
+            self._flush_error = OSError(exc.errno, exc.strerror)
             raise flush_error(exc, self.path) from exc
 
     def _discard(self) -> None:
@@ -379,12 +380,13 @@ def create(path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "
             handle._discard()
         else:
             _close_quietly(fd)
+        state = "any file already at that path is unchanged"
         try:
             _oscalls.calls.unlink(scratch)
         except OSError:
-            pass
+            state += f"; delete the temporary file {scratch!r}, which could not be removed"
         fix = "free disk space" if exc.errno == errno.ENOSPC else "check the filesystem and its free space"
-        raise os_error(exc, f"reserve {size} bytes for", name, fix) from exc
+        raise os_error(exc, f"reserve {size} bytes for", name, f"{fix}; {state}") from exc
     _sync_directory(os.path.dirname(target))
     return handle
 

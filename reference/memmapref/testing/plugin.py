@@ -79,6 +79,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(Reporter(config), "memmapref-report")
 
 
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    import numpy
+
+    from .. import __version__
+
+    targets = config.stash.get(_TARGETS, {})
+    lines = [f"memmapref {__version__}, numpy {numpy.__version__}, hypothesis profile {profiles.active()}"]
+    lines += [f"implementation under test: {t.name} ({spec})" for spec, t in targets.items()]
+    return lines
+
+
 def clause_ids(item: pytest.Item) -> list[str]:
     return [c for mark in item.iter_markers("clause") for c in mark.args]
 

@@ -33,11 +33,19 @@ def register() -> None:
         )
 
 
+_active = ["ci"]
+
+
+def active() -> str:
+    return _active[0]
+
+
 def load(name: str | None = None) -> str:
     chosen = name or os.environ.get(ENV_VAR) or "ci"
     if chosen not in PROFILES:
         raise ValueError(f"got profile {chosen!r}; expected one of {sorted(PROFILES)}; fix: pass --hypothesis-profile ci")
     settings.load_profile(chosen)
+    _active[0] = chosen
     return chosen
 
 

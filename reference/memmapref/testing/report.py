@@ -8,6 +8,7 @@ implementation and those clauses. A clause's verdict for one implementation:
 * ``stale deviation``: declared, but every test of it passed; the declaration is out of date;
 * ``passed``: its tests passed;
 * ``not applicable``: every test of it was skipped for a missing capability;
+* ``reference only``: a clause about the reference itself, checked by the project's own tests;
 * ``untested``: no test of the suite checked it for this implementation.
 
 Works under pytest-xdist: records travel in the reports' ``user_properties``
@@ -26,12 +27,12 @@ from typing import Any
 
 import pytest
 
-from .clauses import CLAUSES
+from .clauses import CLAUSES, REFERENCE_ONLY
 from .plugin import ADAPTER, clause_ids
 
 _KEY = "memmapref"
 
-VERDICT_ORDER = ["failed", "stale deviation", "deviation", "passed", "not applicable", "untested"]
+VERDICT_ORDER = ["failed", "stale deviation", "deviation", "passed", "not applicable", "reference only", "untested"]
 
 
 @dataclass
@@ -162,6 +163,8 @@ def _verdict(clause: str, found: list[Record], declared: dict[str, str]) -> dict
     if found:
         skipped = next(r for r in found)
         return {"verdict": "not applicable", "message": skipped.message, "example": "", "deviation": deviation}
+    if clause in REFERENCE_ONLY:
+        return {"verdict": "reference only", "message": "", "example": "", "deviation": deviation}
     return {"verdict": "untested", "message": "", "example": "", "deviation": deviation}
 
 

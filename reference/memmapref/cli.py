@@ -1,0 +1,107 @@
+"""``memmapref check``: run the conformance suite against an implementation and print the per-clause report.
+
+Exit status: 0 when every MUST clause passes, does not apply, or is a declared
+deviation confirmed by the run; 1 when one fails (or a declared deviation no
+longer happens); 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+DEFAULT_IMPL = "memmapref.testing.implementations:numpy_memmap"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="memmapref", description=__doc__.splitlines()[0] if __doc__ else None)
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="check an implementation against SPEC.md, clause by clause")
+    check.add_argument(
+        "--impl",
+        action="append",
+        metavar="MODULE:ATTR",
+        help=f"implementation to check (repeatable); default {DEFAULT_IMPL} (numpy.memmap of the installed numpy); "
+        "'all' checks every bundled implementation",
+    )
+    check.add_argument("--profile", choices=["quick", "ci", "thorough"], default="ci", help="Hypothesis profile")
+    check.add_argument("--examples", type=int, metavar="N", help="examples per property (overrides the profile)")
+    check.add_argument("--report", default="memmapref-report", metavar="DIR", help="where report.md and report.json go")
+    check.add_argument("-n", "--workers", default=None, help="pytest-xdist workers ('auto', a number, or 0 for none)")
+    check.add_argument("-k", dest="keyword", metavar="EXPR", help="only tests matching EXPR (pytest -k)")
+    return parser
+
+
+def _specs(given: list[str] | None) -> list[str]:
+    from .testing.plugin import BUNDLED
+
+    if not given:
+        return [DEFAULT_IMPL]
+    return [spec for item in given for spec in (BUNDLED if item == "all" else [item])]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .testing.protocol import load
+
+    specs = _specs(args.impl)
+    for spec in specs:
+        try:
+            load(spec)
+        except ValueError as exc:
+            print(f"memmapref check: {exc}", file=sys.stderr)
+            return 2
+    if args.examples is not None and args.examples < 1:
+        print(f"memmapref check: got --examples {args.examples}; expected a positive count", file=sys.stderr)
+        return 2
+
+    import pytest
+
+    from .testing import collected
+
+    report = Path(args.report)
+    report_json = report / "report.json"
+    if report_json.exists():
+        report_json.unlink()
+    pytest_args = [
+        collected.__file__,
+        "-c",
+        os.devnull,  # the caller's own pytest configuration must not change the verdicts
+        "--rootdir",
+        str(Path.cwd()),
+        "-p",
+        "memmapref.testing.plugin",
+        "-p",
+        "no:cacheprovider",
+        "--hypothesis-profile",
+        args.profile,
+        "--memmapref-report",
+        str(report),
+        "-q",
+        "--tb=no",
+        "-rN",
+    ]
+    for spec in specs:
+        pytest_args += ["--impl", spec]
+    if args.examples is not None:
+        pytest_args += ["--examples", str(args.examples)]
+    if args.keyword:
+        pytest_args += ["-k", args.keyword]
+    workers = args.workers if args.workers is not None else "auto"
+    if workers != "0" and importlib.util.find_spec("xdist") is not None:
+        pytest_args += ["-n", workers]
+    code = pytest.main(pytest_args)
+    if not report_json.exists():
+        print(f"memmapref check: the suite did not run (pytest exit status {int(code)})", file=sys.stderr)
+        return 2
+    gate = json.loads(report_json.read_text())["gate"]
+    return 0 if gate else 1
+
+
+if __name__ == "__main__":  # pragma: no cover -- `python -m memmapref.cli`
+    sys.exit(main())
