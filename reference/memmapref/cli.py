@@ -50,9 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .testing.protocol import load
 
     specs = _specs(args.impl)
+    targets = {}
     for spec in specs:
         try:
-            load(spec)
+            targets[spec] = load(spec)
         except ValueError as exc:
             print(f"memmapref check: {exc}", file=sys.stderr)
             return 2
@@ -62,14 +63,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import pytest
 
-    from .testing import collected
-
+    # Located, not imported: Hypothesis fixes a test's settings when the test
+    # module is imported, so the module must be imported after the profile is loaded.
+    suite = importlib.util.find_spec("memmapref.testing.collected")
+    assert suite is not None and suite.origin is not None
     report = Path(args.report)
     report_json = report / "report.json"
     if report_json.exists():
         report_json.unlink()
     pytest_args = [
-        collected.__file__,
+        suite.origin,
         "-c",
         os.devnull,  # the caller's own pytest configuration must not change the verdicts
         "--rootdir",
@@ -79,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "-p",
         "no:cacheprovider",
         "--hypothesis-profile",
-        args.profile,
+        f"memmapref-{args.profile}",
         "--memmapref-report",
         str(report),
         "-q",
@@ -95,6 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     workers = args.workers if args.workers is not None else "auto"
     if workers != "0" and importlib.util.find_spec("xdist") is not None:
         pytest_args += ["-n", workers]
+    import numpy
+
+    from . import __version__
+
+    print(f"memmapref {__version__} conformance check, numpy {numpy.__version__}, profile {args.profile}")
+    for spec, target in targets.items():
+        print(f"implementation under test: {target.name} ({spec})")
+    sys.stdout.flush()
     code = pytest.main(pytest_args)
     if not report_json.exists():
         print(f"memmapref check: the suite did not run (pytest exit status {int(code)})", file=sys.stderr)

@@ -1,4 +1,11 @@
-"""Hypothesis profiles: ``quick`` for development, ``ci`` (the default), ``thorough`` (10x ci)."""
+"""Hypothesis profiles: ``quick`` for development, ``ci`` (the default), ``thorough`` (10x ci).
+
+Registered as ``memmapref-quick``, ``memmapref-ci`` and ``memmapref-thorough``:
+Hypothesis has a built-in ``ci`` profile that it loads by itself when the
+``CI`` environment variable is set, and a name of our own cannot collide with
+it. Choose one with ``--hypothesis-profile memmapref-thorough`` or
+``MEMMAPREF_PROFILE=thorough``.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +16,13 @@ from hypothesis import HealthCheck, settings
 CI_EXAMPLES = 40
 PROFILES = {"quick": 8, "ci": CI_EXAMPLES, "thorough": 10 * CI_EXAMPLES}
 ENV_VAR = "MEMMAPREF_PROFILE"
+PREFIX = "memmapref-"
 
 
 def register() -> None:
     for name, examples in PROFILES.items():
         settings.register_profile(
-            name,
+            PREFIX + name,
             max_examples=examples,
             # File I/O makes example time vary with the disk, not with the code.
             deadline=None,
@@ -33,7 +41,7 @@ def register() -> None:
         )
 
 
-_active = ["ci"]
+_active = [PREFIX + "ci"]
 
 
 def active() -> str:
@@ -41,12 +49,19 @@ def active() -> str:
 
 
 def load(name: str | None = None) -> str:
-    chosen = name or os.environ.get(ENV_VAR) or "ci"
-    if chosen not in PROFILES:
-        raise ValueError(f"got profile {chosen!r}; expected one of {sorted(PROFILES)}; fix: pass --hypothesis-profile ci")
-    settings.load_profile(chosen)
-    _active[0] = chosen
-    return chosen
+    """Load one of ours by short or full name; a profile of someone else's is left as Hypothesis loaded it."""
+    if name is not None and not name.startswith(PREFIX):
+        _active[0] = name
+        return name
+    short = (name or "").removeprefix(PREFIX) or os.environ.get(ENV_VAR) or "ci"
+    if short not in PROFILES:
+        raise ValueError(
+            f"got profile {short!r}; expected one of {sorted(PROFILES)}; fix: e.g. {ENV_VAR}=ci or "
+            f"--hypothesis-profile {PREFIX}ci"
+        )
+    settings.load_profile(PREFIX + short)
+    _active[0] = PREFIX + short
+    return _active[0]
 
 
 def scaled(fraction: float) -> int:

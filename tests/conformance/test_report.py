@@ -1,0 +1,38 @@
+"""How the report turns test outcomes into clause verdicts."""
+
+from __future__ import annotations
+
+from memmapref.testing.report import Record, gate, render_markdown, render_text, verdicts
+
+
+def _record(clauses: list[str], outcome: str, impl: str = "x", message: str = "", snippet: str = "") -> Record:
+    return Record(f"t::{outcome}", impl, clauses, outcome, message, snippet)
+
+
+def test_verdicts_for_each_kind_of_outcome() -> None:
+    records = [
+        _record(["OPEN.1"], "passed"),
+        _record(["OPEN.2"], "failed", message="boom", snippet="import numpy as np"),
+        _record(["OPEN.2"], "passed"),
+        _record(["OPEN.3"], "xfailed", message="known"),
+        _record(["OPEN.4"], "xpassed"),
+        _record(["OPEN.5"], "skipped", message="not applicable: no offsets"),
+    ]
+    table = verdicts(records, {"x": {"OPEN.3": "declared", "OPEN.4": "stale"}})["x"]
+    assert table["OPEN.1"]["verdict"] == "passed"
+    assert table["OPEN.2"]["verdict"] == "failed" and table["OPEN.2"]["example"] == "import numpy as np"
+    assert table["OPEN.3"]["verdict"] == "deviation" and table["OPEN.3"]["deviation"] == "declared"
+    assert table["OPEN.4"]["verdict"] == "stale deviation"
+    assert table["OPEN.5"]["verdict"] == "not applicable"
+    assert table["HANDLE.7"]["verdict"] == "reference only"
+    assert table["OPEN.6"]["verdict"] == "untested"
+    assert gate({"x": table}) is False
+    assert "FAIL" in render_text({"x": table}) and "STALE" in render_text({"x": table})
+    markdown = render_markdown({"x": table})
+    assert "| OPEN.2 | MUST | failed |" in markdown and "```python\nimport numpy as np\n```" in markdown
+
+
+def test_gate_ignores_should_clauses_and_confirmed_deviations() -> None:
+    records = [_record(["REDUCE.2"], "failed"), _record(["OPEN.3"], "xfailed")]
+    table = verdicts(records, {"x": {"OPEN.3": "declared"}})
+    assert gate(table) is True
