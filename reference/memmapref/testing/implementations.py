@@ -62,8 +62,9 @@ class _NumpyMemmap:
     name = "numpy.memmap"
     capabilities = Capabilities(close_releases=False)
     deviations = {
-        "CREATE.1": "mode 'w+' with a zero-size shape leaves a 1-byte file (numpy writes one byte to extend "
-        "the file; numpy issue 27723)",
+        "CREATE.1": "mode 'w+' with a zero-size shape leaves a 1-byte file on numpy 2.2 and later (numpy "
+        "writes one byte to extend the file; numpy pull request 27723); older numpy raises ValueError "
+        "('cannot mmap an empty file')",
         "CREATE.4": "the file is extended by seeking and writing one byte: a sparse file, SIGBUS on a full disk",
         "CREATE.5": "mode 'w+' truncates the existing file before anything can fail",
         "CREATE.7": "mode 'w+' truncates the file in place: another process mapping it gets SIGBUS",

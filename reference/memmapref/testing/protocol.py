@@ -116,6 +116,8 @@ def literal(value: Any) -> str:
             f"np.frombuffer(bytes.fromhex({value.tobytes().hex()!r}), dtype={value.dtype.str!r})"
             f".reshape({value.shape!r})"
         )
+    if isinstance(value, type):
+        return f"np.{value.__name__}" if issubclass(value, np.generic) else value.__name__
     if isinstance(value, np.dtype):
         return repr(value.str) if value.fields is None else repr(value.descr)
     if isinstance(value, np.generic):
@@ -141,6 +143,9 @@ class Adapter:
     target: Any
     spec: str | None = None
     transcript: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"<Adapter for {self.name}>"
 
     def __post_init__(self) -> None:
         self.name: str = str(self.target.name)
