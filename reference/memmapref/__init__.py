@@ -13,7 +13,7 @@ mistake is an exception and never a silently changed file:
 
 from . import errors
 from .errors import MemmapError
-from .mapped import MappedArray, create, open
+from .mapped import MappedArray, create, open  # noqa: A004 -- the protocol names it open
 from .reductions import DEFAULT_CHUNK_BYTES, filtered_sum, slice_mean
 
 __all__ = [

@@ -12,6 +12,7 @@ import mmap
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from mmap import mmap as Mapping
 
 
 class OsCalls:
@@ -35,10 +36,10 @@ class OsCalls:
     def ftruncate(self, fd: int, length: int) -> None:
         os.ftruncate(fd, length)
 
-    def mmap(self, fd: int, length: int, access: int, offset: int) -> mmap.mmap:
+    def mmap(self, fd: int, length: int, access: int, offset: int) -> Mapping:
         return mmap.mmap(fd, length, access=access, offset=offset)
 
-    def msync(self, mapping: mmap.mmap) -> None:
+    def msync(self, mapping: Mapping) -> None:
         mapping.flush()
 
     def fsync(self, fd: int) -> None:

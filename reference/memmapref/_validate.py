@@ -55,7 +55,7 @@ def path(value: Any) -> str:
 
 def dtype(value: Any) -> np.dtype[Any]:
     try:
-        result = np.dtype(value)
+        result: np.dtype[Any] = np.dtype(value)
     except (TypeError, ValueError) as exc:
         raise DtypeError(
             message(f"dtype {value!r:.60} ({exc})", "something numpy.dtype() accepts", "pass e.g. np.float64 or '<i4'")
@@ -70,7 +70,9 @@ def dtype(value: Any) -> np.dtype[Any]:
         )
     if result.itemsize == 0:
         raise DtypeError(
-            message(f"dtype {result} with itemsize 0", "a dtype with a fixed, non-zero size", "give the size, e.g. 'S16'")
+            message(
+                f"dtype {result} with itemsize 0", "a dtype with a fixed, non-zero size", "give the size, e.g. 'S16'"
+            )
         )
     return result
 
@@ -115,7 +117,6 @@ def shape(value: Any, item_size: int) -> tuple[int, ...]:
     return tuple(entries)
 
 
-
 def offset(value: Any) -> int:
     result = _integer(value, "offset", OffsetTypeError)
     if result < 0:
@@ -126,7 +127,9 @@ def offset(value: Any) -> int:
 def order(value: Any) -> str:
     if value in ("C", "F"):
         return str(value)
-    raise OrderError(message(f"order {value!r:.40}", "'C' or 'F'", "pass order='C' (row-major) or order='F' (column-major)"))
+    raise OrderError(
+        message(f"order {value!r:.40}", "'C' or 'F'", "pass order='C' (row-major) or order='F' (column-major)")
+    )
 
 
 def open_mode(value: Any) -> str:

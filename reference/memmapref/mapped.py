@@ -18,6 +18,7 @@ Three choices differ from ``numpy.memmap`` and are the point of this module
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import mmap
 import os
@@ -47,10 +48,8 @@ _NO_FALLOCATE = frozenset({errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL})
 
 
 def _close_quietly(fd: int) -> None:
-    try:
+    with contextlib.suppress(OSError):
         _oscalls.calls.close(fd)
-    except OSError:
-        pass
 
 
 class MappedArray:
@@ -247,7 +246,7 @@ def _map(
     else:
         start = offset - offset % mmap.ALLOCATIONGRANULARITY
         mapping = _oscalls.calls.mmap(fd, offset + nbytes - start, _ACCESS[mode], start)
-        array = np.ndarray(shape, dtype=dtype, buffer=mapping, offset=offset - start, order=order)  # type: ignore[call-overload]
+        array = np.ndarray(shape, dtype=dtype, buffer=mapping, offset=offset - start, order=order)  # type: ignore[arg-type]
     return MappedArray(
         path=path, mode=mode, dtype=dtype, shape=shape, offset=offset, order=order, fd=fd, mapping=mapping, array=array
     )
@@ -317,9 +316,7 @@ def _open_fix(exc: OSError, mode: str) -> str:
     return "check the path and its permissions"
 
 
-def _fit(
-    name: str, size: int, dt: np.dtype[Any], wanted: tuple[int, ...] | None, start: int
-) -> tuple[int, ...]:
+def _fit(name: str, size: int, dt: np.dtype[Any], wanted: tuple[int, ...] | None, start: int) -> tuple[int, ...]:
     if wanted is None:
         available = size - start
         if available < 0 or available % dt.itemsize:
@@ -392,10 +389,9 @@ def create(path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "
 
 
 def _fill(fd: int, target: str, size: int) -> None:
-    try:
+    # A replaced file keeps its permission bits; a new one gets the umask's.
+    with contextlib.suppress(FileNotFoundError):
         _oscalls.calls.fchmod(fd, stat.S_IMODE(_oscalls.calls.stat(target).st_mode))
-    except FileNotFoundError:
-        pass
     if size:
         try:
             _oscalls.calls.fallocate(fd, 0, size)

@@ -8,7 +8,7 @@ failed and the suite tests that find it (a pytest ``-k`` expression).
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from memmapref.testing.protocol import Capabilities
 
 class _Reference:
     capabilities = Capabilities()
-    deviations: dict[str, str] = {}
+    deviations: ClassVar[dict[str, str]] = {}
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -26,7 +26,9 @@ class _Reference:
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
         return memmapref.create(path, dtype, shape, offset=offset, order=order)
 
-    def open(self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C") -> Any:
+    def open(
+        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
+    ) -> Any:
         return memmapref.open(path, dtype, shape, mode=mode, offset=offset, order=order)
 
     def slice_mean(self, handle: Any, index: Any) -> Any:
@@ -43,7 +45,9 @@ class _FlushDoesNothing(_Reference):
         memmapref.create(path, dtype, shape, offset=offset, order=order).close()
         return memmapref.open(path, dtype, shape, mode="c", offset=offset, order=order)
 
-    def open(self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C") -> Any:
+    def open(
+        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
+    ) -> Any:
         return super().open(path, dtype, shape, mode="c" if mode == "r+" else mode, offset=offset, order=order)
 
 
@@ -51,14 +55,18 @@ class _OrderIgnored(_Reference):
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
         return super().create(path, dtype, shape, offset=offset)
 
-    def open(self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C") -> Any:
+    def open(
+        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
+    ) -> Any:
         return super().open(path, dtype, shape, mode=mode, offset=offset)
 
 
 class _OffsetRounded(_Reference):
     """Rounds the offset down to a multiple of 8, as code that assumes aligned records does."""
 
-    def open(self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C") -> Any:
+    def open(
+        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
+    ) -> Any:
         return super().open(path, dtype, shape, mode=mode, offset=offset - offset % 8, order=order)
 
 
@@ -66,7 +74,9 @@ class _ByteOrderIgnored(_Reference):
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
         return super().create(path, np.dtype(dtype).newbyteorder("="), shape, offset=offset, order=order)
 
-    def open(self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C") -> Any:
+    def open(
+        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
+    ) -> Any:
         return super().open(path, np.dtype(dtype).newbyteorder("="), shape, mode=mode, offset=offset, order=order)
 
 
@@ -94,7 +104,9 @@ class _MeanInFloat32(_Reference):
 class _RPlusGrows(_Reference):
     """Extends a short file with zeros before mapping it, as numpy.memmap does."""
 
-    def open(self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C") -> Any:
+    def open(
+        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
+    ) -> Any:
         if mode == "r+" and shape is not None:
             need = offset + np.dtype(dtype).itemsize * int(np.prod(shape))
             if os.path.getsize(path) < need:
@@ -104,7 +116,9 @@ class _RPlusGrows(_Reference):
 
 
 class _CopyOnWriteReachesFile(_Reference):
-    def open(self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C") -> Any:
+    def open(
+        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
+    ) -> Any:
         return super().open(path, dtype, shape, mode="r+" if mode == "c" else mode, offset=offset, order=order)
 
 
@@ -131,7 +145,9 @@ class _ZeroSizeLeavesAByte(_Reference):
 
 
 class _ReadOnlyIsWritable(_Reference):
-    def open(self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C") -> Any:
+    def open(
+        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
+    ) -> Any:
         return super().open(path, dtype, shape, mode="c" if mode == "r" else mode, offset=offset, order=order)
 
 

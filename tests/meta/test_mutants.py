@@ -13,9 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import mutants
+import pytest
 
 HERE = Path(__file__).parent
 

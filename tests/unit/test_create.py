@@ -76,7 +76,7 @@ def test_bad_arguments_leave_the_old_file(tmp_path: Path) -> None:
     path.write_bytes(b"keep me")
     with pytest.raises(TypeError):
         memmapref.create(path, np.float64, (2.0,))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="order"):
         memmapref.create(path, np.float64, (2,), order="Q")
     assert path.read_bytes() == b"keep me"
 

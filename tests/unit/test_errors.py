@@ -21,7 +21,9 @@ def _all_error_classes() -> list[type[BaseException]]:
 @pytest.mark.clause("ERR.1")
 @pytest.mark.parametrize("cls", _all_error_classes(), ids=lambda c: c.__name__)
 def test_every_class_has_a_builtin_base(cls: type[BaseException]) -> None:
-    builtin = [base for base in cls.__mro__ if base.__module__ == "builtins" and base not in (Exception, BaseException, object)]
+    builtin = [
+        base for base in cls.__mro__ if base.__module__ == "builtins" and base not in (Exception, BaseException, object)
+    ]
     assert builtin, f"{cls.__name__} subclasses no built-in exception a caller would catch"
     assert cls.__name__ in errors.__all__
 
@@ -50,7 +52,9 @@ def test_os_error_without_errno_is_an_io_error() -> None:
 
 @pytest.mark.clause("ERR.2")
 def test_messages_say_got_expected_fix() -> None:
-    raised = errors.os_error(OSError(errno.ENOSPC, "No space left on device"), "reserve 8 bytes for", "/f", "free disk space")
+    raised = errors.os_error(
+        OSError(errno.ENOSPC, "No space left on device"), "reserve 8 bytes for", "/f", "free disk space"
+    )
     # OSError's str() puts "[Errno 28]" first and the filename last; strerror is the message itself.
     text = raised.strerror
     assert text.startswith("got No space left on device while trying to reserve 8 bytes for '/f'")

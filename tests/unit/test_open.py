@@ -57,7 +57,9 @@ def test_shape_none(data_file: Path) -> None:
 
 
 @pytest.mark.clause("OPEN.4", "OPEN.5")
-@pytest.mark.parametrize("offset", [1, 7, mmap.PAGESIZE - 1, mmap.ALLOCATIONGRANULARITY, mmap.ALLOCATIONGRANULARITY + 3])
+@pytest.mark.parametrize(
+    "offset", [1, 7, mmap.PAGESIZE - 1, mmap.ALLOCATIONGRANULARITY, mmap.ALLOCATIONGRANULARITY + 3]
+)
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_offsets_and_orders(tmp_path: Path, offset: int, order: str) -> None:
     values = np.arange(30, dtype=">u2").reshape(5, 6)

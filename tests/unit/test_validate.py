@@ -131,12 +131,11 @@ def test_modes() -> None:
 def test_paths(tmp_path: Path) -> None:
     assert _validate.path(tmp_path / "a") == str(tmp_path / "a")
     assert _validate.path(b"/x/y") == "/x/y"
-    for bad in (3.5, None, open(__file__, "rb")):
-        with pytest.raises(PathTypeError) as info:
-            _validate.path(bad)
-        assert isinstance(info.value, TypeError)
-        if hasattr(bad, "close"):
-            bad.close()
+    with open(__file__, "rb") as file_object:
+        for bad in (3.5, None, file_object):
+            with pytest.raises(PathTypeError) as info:
+                _validate.path(bad)
+            assert isinstance(info.value, TypeError)
 
 
 @pytest.mark.clause("ARGS.9", "ERR.3")

@@ -144,13 +144,21 @@ _TABLE = [
     Clause("FAULT.2", "MUST", 'mode "r+" never extends a short or empty file to fit the array'),
     Clause("FAULT.3", "MUST", "an empty file is refused with ValueError (not EOFError) and stays empty"),
     Clause("FAULT.4", "MUST", "bytes after the array are ignored and left as they are"),
-    Clause("FAULT.5", "MUST", "another dtype, shape, offset or order that fits reads the file's bytes (raw); .npy refuses"),
+    Clause(
+        "FAULT.5", "MUST", "another dtype, shape, offset or order that fits reads the file's bytes (raw); .npy refuses"
+    ),
     Clause("FAULT.6", "MUST", "shape=None: offset at the end gives an empty array, past the end ValueError"),
     Clause("FAULT.7", "MUST", "a .npy header that cannot be read is refused with ValueError in every mode"),
-    Clause("FAULT.8", "MUST", "a .npy header with a negative shape entry is refused with ValueError, not OverflowError"),
+    Clause(
+        "FAULT.8", "MUST", "a .npy header with a negative shape entry is refused with ValueError, not OverflowError"
+    ),
     Clause("FAULT.9", "SHOULD", "reductions over a file truncated while mapped raise instead of dying of SIGBUS"),
     Clause("FAULT.10", "MUST", "a path through a regular file raises NotADirectoryError; nothing is created"),
-    Clause("FAULT.11", "MUST", "a failed system call is a typed OSError with its errno; nothing leaks, the file as described"),
+    Clause(
+        "FAULT.11",
+        "MUST",
+        "a failed system call is a typed OSError with its errno; nothing leaks, the file as described",
+    ),
     Clause("FAULT.12", "MUST", "data acknowledged by flush, close or create survives a power failure"),
 ]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import mmap
 import operator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.lib.format import open_memmap
@@ -28,7 +28,7 @@ from .protocol import Capabilities
 class _Reference:
     name = "memmapref"
     capabilities = Capabilities()
-    deviations: dict[str, str] = {}
+    deviations: ClassVar[dict[str, str]] = {}
     create = staticmethod(memmapref.create)
     open = staticmethod(memmapref.open)
     slice_mean = staticmethod(memmapref.slice_mean)
@@ -53,15 +53,13 @@ class _ArrayHandle:
         self.array = None
 
 
-_NUMPY_GROWS = (
-    "numpy.memmap in mode 'r+' extends a file shorter than offset + nbytes with zeros instead of refusing it"
-)
+_NUMPY_GROWS = "numpy.memmap in mode 'r+' extends a file shorter than offset + nbytes with zeros instead of refusing it"
 
 
 class _NumpyMemmap:
     name = "numpy.memmap"
     capabilities = Capabilities(close_releases=False)
-    deviations = {
+    deviations: ClassVar[dict[str, str]] = {
         "CREATE.1": "mode 'w+' with a zero-size shape leaves a 1-byte file on numpy 2.2 and later (numpy "
         "writes one byte to extend the file; numpy pull request 27723); older numpy raises ValueError "
         "('cannot mmap an empty file')",
@@ -83,7 +81,7 @@ class _NumpyMemmap:
     }
 
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> _ArrayHandle:
-        return _ArrayHandle(np.memmap(path, dtype=dtype, mode="w+", offset=offset, shape=shape, order=order))  # type: ignore[arg-type]
+        return _ArrayHandle(np.memmap(path, dtype=dtype, mode="w+", offset=offset, shape=shape, order=order))  # type: ignore[call-overload]
 
     def open(
         self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
@@ -107,7 +105,7 @@ class _NpyMemmap:
 
     name = "numpy .npy memmap"
     capabilities = Capabilities(file_format="npy", offsets=False)
-    deviations = {
+    deviations: ClassVar[dict[str, str]] = {
         "HANDLE.2": "open_memmap with numpy integer shape entries (np.int64(3)) writes a header np.load cannot "
         "parse (numpy issue 28334)",
         "ARGS.4": "the dtype is checked against the header, so a dtype numpy cannot map (object) is reported "
@@ -135,7 +133,7 @@ class _NpyMemmap:
             raise ValueError(f"got order {order!r}; expected 'C' or 'F'; fix: pass order='C' or 'F'")
         wanted = np.dtype(dtype)
         dims = None if shape is None else _as_shape(shape)
-        array = np.load(path, mmap_mode=mode)  # type: ignore[call-overload]
+        array = np.load(path, mmap_mode=mode)  # type: ignore[arg-type]
         problems = []
         if array.dtype != wanted:
             problems.append(f"dtype {array.dtype} (asked for {wanted})")
@@ -181,7 +179,7 @@ class _RawMmap:
 
     name = "mmap + np.ndarray"
     capabilities = Capabilities()
-    deviations = {
+    deviations: ClassVar[dict[str, str]] = {
         "HANDLE.5": "close() closes the mmap object, and numpy holds no buffer export on it, so views taken "
         "earlier point at unmapped memory (a segfault on next access; numpy issue 9537)",
         "ARGS.2": "a negative shape reaches mmap, which raises OverflowError, not ValueError",
@@ -220,7 +218,7 @@ class _RawMmap:
             return _RawHandle(None, np.zeros(shape, dtype=dt, order=order))  # type: ignore[call-overload]
         start = offset - offset % mmap.ALLOCATIONGRANULARITY
         mapping = mmap.mmap(f.fileno(), offset + nbytes - start, access=_ACCESS[mode], offset=start)
-        array = np.ndarray(shape, dtype=dt, buffer=mapping, offset=offset - start, order=order)  # type: ignore[call-overload]
+        array = np.ndarray(shape, dtype=dt, buffer=mapping, offset=offset - start, order=order)  # type: ignore[arg-type]
         return _RawHandle(mapping, array)
 
 

@@ -34,7 +34,9 @@ def read_array(
     data = read_bytes(path)[offset : offset + count * dt.itemsize]
     if len(data) < count * dt.itemsize:
         raise ValueError(f"{path!s} holds {len(data)} bytes after offset {offset}, not {count * dt.itemsize}")
-    return np.frombuffer(data, dtype=dt, count=count).reshape(shape, order=order).copy(order=order)  # type: ignore[call-overload]
+    flat: np.ndarray[Any, Any] = np.frombuffer(data, dtype=dt, count=count)
+    shaped: np.ndarray[Any, Any] = flat.reshape(shape, order=order)  # type: ignore[call-overload]
+    return shaped.copy(order=order)  # type: ignore[arg-type]
 
 
 def array_bytes(array: np.ndarray[Any, Any], order: str) -> bytes:

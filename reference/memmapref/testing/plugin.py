@@ -109,7 +109,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         unknown = [c for c in clause_ids(item) if c not in CLAUSES]
         if unknown:
             raise pytest.UsageError(f"{item.nodeid} cites clauses SPEC.md does not have: {unknown}")
-        spec = getattr(item, "callspec", None) and item.callspec.params.get("impl_spec")
+        callspec = getattr(item, "callspec", None)
+        spec = callspec.params.get("impl_spec") if callspec is not None else None
         if spec is None:
             continue
         deviations = getattr(targets[spec], "deviations", {}) or {}
@@ -145,12 +146,12 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.fixture
-def impl(impl_spec: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Adapter]:
+def impl(impl_spec: str, request: pytest.FixtureRequest, tmp_path: Path) -> Adapter:
     """The implementation under test, wrapped so that its calls are recorded as a snippet."""
     adapter = Adapter(request.config.stash[_TARGETS][impl_spec], spec=impl_spec)
     adapter.begin(str(tmp_path))
     request.node.stash[ADAPTER] = adapter
-    yield adapter
+    return adapter
 
 
 ADAPTER = pytest.StashKey[Adapter]()

@@ -77,7 +77,7 @@ class Capabilities:
                 f"got capability names {sorted(unknown)}; expected some of {sorted(known)}; "
                 "fix: spell them as memmapref.testing.protocol.Capabilities fields"
             )
-        given = {k: frozenset(v) if k in ("modes", "orders") else v for k, v in value.items()}
+        given: dict[str, Any] = {k: frozenset(v) if k in ("modes", "orders") else v for k, v in value.items()}
         return cls(**given)
 
 
@@ -93,11 +93,15 @@ def load(spec: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ValueError(f"got --impl {spec!r}; could not import {module_name!r} ({exc}); fix: install it or fix the name") from None
+        raise ValueError(
+            f"got --impl {spec!r}; could not import {module_name!r} ({exc}); fix: install it or fix the name"
+        ) from None
     try:
         target = getattr(module, attr)
     except AttributeError:
-        raise ValueError(f"got --impl {spec!r}; {module_name!r} has no attribute {attr!r}; fix: check the name") from None
+        raise ValueError(
+            f"got --impl {spec!r}; {module_name!r} has no attribute {attr!r}; fix: check the name"
+        ) from None
     if isinstance(target, type) or (callable(target) and not hasattr(target, "create")):
         target = target()
     missing = [name for name in ("name", "create", "open") if not hasattr(target, name)]
@@ -175,7 +179,7 @@ class Adapter:
         return "\n".join(self.transcript)
 
     def _path(self, path: Any) -> str:
-        text = os.fspath(path)
+        text = str(os.fspath(path))
         root = getattr(self, "_root", None)
         return os.path.relpath(text, root) if root and text.startswith(root) else text
 
@@ -196,7 +200,9 @@ class Adapter:
             have = getattr(caps, key)
             ok = wanted in have if isinstance(have, frozenset) else have == wanted
             if not ok:
-                pytest.skip(f"not applicable: {self.name} has {key}={sorted(have) if isinstance(have, frozenset) else have!r}")
+                pytest.skip(
+                    f"not applicable: {self.name} has {key}={sorted(have) if isinstance(have, frozenset) else have!r}"
+                )
 
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
         if offset:

@@ -71,7 +71,7 @@ class Reporter:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for key, value in report.user_properties:
             if key == _KEY:
-                payload = json.loads(value)
+                payload = json.loads(str(value))
                 self.deviations.setdefault(payload["impl"], payload["deviations"])
                 self.records.append(
                     Record(
@@ -130,8 +130,8 @@ def verdicts(records: Iterable[Record], deviations: dict[str, dict[str, str]]) -
     """impl -> clause -> {verdict, level, title, tests, example, message, deviation}."""
     by: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for record in records:
-        for clause in record.clauses:
-            by[(record.impl, clause)].append(record)
+        for cited in record.clauses:
+            by[(record.impl, cited)].append(record)
     table: dict[str, dict[str, dict[str, Any]]] = {}
     for impl, declared in deviations.items():
         rows: dict[str, dict[str, Any]] = {}
@@ -155,9 +155,19 @@ def _verdict(clause: str, found: list[Record], declared: dict[str, str]) -> dict
         return {"verdict": "failed", "message": first_bad.message, "example": first_bad.snippet, "deviation": deviation}
     if deviation:
         if first_xfail is not None:
-            return {"verdict": "deviation", "message": first_xfail.message, "example": first_xfail.snippet, "deviation": deviation}
+            return {
+                "verdict": "deviation",
+                "message": first_xfail.message,
+                "example": first_xfail.snippet,
+                "deviation": deviation,
+            }
         if outcomes & {"passed", "xpassed"}:
-            return {"verdict": "stale deviation", "message": "declared deviation, but every test passed", "example": "", "deviation": deviation}
+            return {
+                "verdict": "stale deviation",
+                "message": "declared deviation, but every test passed",
+                "example": "",
+                "deviation": deviation,
+            }
     if outcomes & {"passed", "xpassed"}:
         return {"verdict": "passed", "message": "", "example": "", "deviation": deviation}
     if found:
@@ -181,13 +191,15 @@ def gate(table: dict[str, dict[str, dict[str, Any]]]) -> bool:
 def render_text(table: dict[str, dict[str, dict[str, Any]]]) -> str:
     lines = []
     for impl, rows in table.items():
-        counts = defaultdict(int)
+        counts: dict[str, int] = defaultdict(int)
         for row in rows.values():
             counts[row["verdict"]] += 1
         summary = ", ".join(f"{counts[v]} {v}" for v in VERDICT_ORDER if counts[v])
         lines.append(f"== {impl}: {summary}")
         for clause, row in rows.items():
-            mark = {"passed": "ok", "failed": "FAIL", "deviation": "dev", "stale deviation": "STALE"}.get(row["verdict"], "-")
+            mark = {"passed": "ok", "failed": "FAIL", "deviation": "dev", "stale deviation": "STALE"}.get(
+                row["verdict"], "-"
+            )
             lines.append(f"  {mark:5} {clause:10} {row['level']:6} {row['verdict']:15} {row['title']}")
             detail = row["deviation"] if row["verdict"] == "deviation" else row["message"]
             if row["verdict"] in ("failed", "deviation", "stale deviation") and detail:

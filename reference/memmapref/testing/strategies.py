@@ -23,7 +23,9 @@ NUMERIC = st.one_of(
 )
 TIME = st.one_of(npst.datetime64_dtypes(endianness="?"), npst.timedelta64_dtypes(endianness="?"))
 STRUCTURED = npst.array_dtypes(
-    subtype_strategy=st.one_of(npst.integer_dtypes(endianness="?"), npst.floating_dtypes(endianness="?", sizes=(32, 64))),
+    subtype_strategy=st.one_of(
+        npst.integer_dtypes(endianness="?"), npst.floating_dtypes(endianness="?", sizes=(32, 64))
+    ),
     min_size=1,
     max_size=3,
 )
@@ -89,7 +91,9 @@ def arrays(dtype: np.dtype[Any], shape: tuple[int, ...]) -> st.SearchStrategy[np
 
 def indices(shape: tuple[int, ...]) -> st.SearchStrategy[Any]:
     """Basic indices (steps, negative steps, Ellipsis, newaxis) and advanced ones (integer arrays, masks)."""
-    options = [npst.basic_indices(shape, min_dims=0, allow_newaxis=True, allow_ellipsis=True)]
+    options: list[st.SearchStrategy[Any]] = [
+        npst.basic_indices(shape, min_dims=0, allow_newaxis=True, allow_ellipsis=True)
+    ]
     if shape and all(shape):
         options.append(npst.integer_array_indices(shape))
     options.append(npst.arrays(np.bool_, shape))

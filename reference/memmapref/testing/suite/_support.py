@@ -26,7 +26,7 @@ def fresh_file(impl: Adapter, tmp_path: Path, name: str = "data.bin") -> Path:
 
 
 def nbytes(dtype: Any, shape: tuple[int, ...]) -> int:
-    return np.dtype(dtype).itemsize * math.prod(shape)
+    return int(np.dtype(dtype).itemsize) * math.prod(shape)
 
 
 def write_raw(path: Path, data: bytes, *, offset: int = 0, fill: bytes = b"\x00") -> None:
@@ -52,7 +52,7 @@ def raises_builtin(classes: tuple[type[BaseException], ...], call: Any, *args: A
         result = call(*args, **kwargs)
     except classes as exc:
         return exc
-    except Exception as exc:  # noqa: BLE001 -- reported with its class, which is the finding
+    except Exception as exc:
         pytest.fail(f"got {type(exc).__name__}: {exc}; expected {' or '.join(c.__name__ for c in classes)}")
     _release(result)
     pytest.fail(f"got a result ({type(result).__name__}); expected {' or '.join(c.__name__ for c in classes)}")

@@ -20,7 +20,12 @@ class CreateTests:
     @pytest.mark.clause("CREATE.1", "CREATE.2")
     @given(dtype=mst.dtypes(), shape=mst.shapes(), data=st.data())
     def test_size_is_exact_and_zero_filled(
-        self, impl: Adapter, tmp_path: Path, dtype: np.dtype[Any], shape: tuple[int, ...], data: Any, 
+        self,
+        impl: Adapter,
+        tmp_path: Path,
+        dtype: np.dtype[Any],
+        shape: tuple[int, ...],
+        data: Any,
     ) -> None:
         offset = data.draw(mst.offsets_for(impl.capabilities))
         order = data.draw(mst.orders_for(impl.capabilities))
@@ -70,8 +75,8 @@ class CreateTests:
         assert array.dtype == dtype, f"dtype {array.dtype}, asked for {dtype}"
         assert array.shape == shape, f"shape {array.shape}, asked for {shape}"
         if array.ndim > 1 and array.size > 1:
-            flag = "F_CONTIGUOUS" if order == "F" else "C_CONTIGUOUS"
-            assert array.flags[flag], f"order {order!r} asked for, array is not {flag}"
+            contiguous = array.flags.f_contiguous if order == "F" else array.flags.c_contiguous
+            assert contiguous, f"order {order!r} asked for, array is not {order}-contiguous"
         impl.write(handle, ..., values)
         impl.flush(handle)
         impl.close(handle)

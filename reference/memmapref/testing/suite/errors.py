@@ -64,7 +64,7 @@ def _expect(impl: Adapter, expected: tuple[type[BaseException], ...], method: st
         handle = _call_quietly(getattr(impl.target, method), *args, **kwargs)
     except expected:
         return
-    except Exception as exc:  # noqa: BLE001 -- the class is the finding
+    except Exception as exc:
         pytest.fail(f"got {type(exc).__name__}: {exc}; expected {names}")
     impl.close(handle)
     pytest.fail(f"got a handle; expected {names}")
@@ -73,7 +73,7 @@ def _expect(impl: Adapter, expected: tuple[type[BaseException], ...], method: st
 def _call_and_capture(call: Any, *args: Any, **kwargs: Any) -> BaseException | None:
     try:
         handle = _call_quietly(call, *args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 -- any refusal will do; the file is what is checked
+    except Exception as exc:
         return exc
     close = getattr(handle, "close", None)
     if close is not None:
@@ -85,7 +85,7 @@ class ErrorTests:
     @pytest.mark.parametrize("case", _params())
     def test_bad_open_argument_is_refused(self, impl: Adapter, tmp_path: Path, case: str) -> None:
         """The built-in exception class of the clause (ERR.1)."""
-        path, args = self._existing(impl, tmp_path, case, mode="r+")
+        _, args = self._existing(impl, tmp_path, case, mode="r+")
         _expect(impl, OPEN_CASES[case].expected, "open", args.pop("path"), args.pop("dtype"), args.pop("shape"), **args)
 
     @pytest.mark.parametrize("case", _params(clauses=("ARGS.9", "ERR.3")))
@@ -98,8 +98,10 @@ class ErrorTests:
 
     @pytest.mark.parametrize("case", _params(lambda case: case.clause != "ARGS.7"))
     def test_bad_create_argument_is_refused(self, impl: Adapter, tmp_path: Path, case: str) -> None:
-        path, args = self._existing(impl, tmp_path, case)
-        _expect(impl, OPEN_CASES[case].expected, "create", args.pop("path"), args.pop("dtype"), args.pop("shape"), **args)
+        _, args = self._existing(impl, tmp_path, case)
+        _expect(
+            impl, OPEN_CASES[case].expected, "create", args.pop("path"), args.pop("dtype"), args.pop("shape"), **args
+        )
 
     @pytest.mark.parametrize("case", _params(lambda case: case.clause != "ARGS.7", clauses=("ARGS.9", "ERR.3")))
     def test_bad_create_argument_leaves_the_old_file(self, impl: Adapter, tmp_path: Path, case: str) -> None:

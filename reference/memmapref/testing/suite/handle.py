@@ -60,9 +60,8 @@ print(json.dumps([float(view.sum()), strided.tolist()]))
 """
         impl.note(code.strip())
         outcome = run_python(code)
-        assert outcome.returncode == 0, (
-            f"the child died ({outcome.signal or outcome.returncode}) reading views after close:\n{outcome.stderr[-2000:]}"
-        )
+        died = outcome.signal or outcome.returncode
+        assert outcome.returncode == 0, f"the child died ({died}) reading views after close:\n{outcome.stderr[-2000:]}"
         view_sum, strided = json.loads(outcome.stdout)
         assert view_sum == float(sum(range(100, 110)))
         assert strided == [0.0, 1000.0, 2000.0, 3000.0, 4000.0]

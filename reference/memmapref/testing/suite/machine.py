@@ -10,7 +10,14 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as npst
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from .. import profiles
 from .. import strategies as mst
@@ -105,6 +112,6 @@ class StateMachineTests:
     @pytest.mark.clause("HANDLE.2", "HANDLE.3", "HANDLE.4", "OPEN.7", "OPEN.8", "OPEN.9")
     def test_interleaved_operations(self, impl: Adapter, tmp_path: Path) -> None:
         run_state_machine_as_test(
-            lambda: FileModel(impl, tmp_path),
+            lambda: FileModel(impl, tmp_path),  # type: ignore[arg-type]
             settings=settings(max_examples=profiles.scaled(0.5), stateful_step_count=12),
         )

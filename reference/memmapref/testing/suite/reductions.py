@@ -74,24 +74,30 @@ class ReductionTests:
         index = data.draw(mst.indices(values.shape))
         handle, oracle = _stored(impl, tmp_path, values)
         selection = np.asarray(oracle[index])
-        expected, expected_warnings = _numpy(lambda: np.mean(selection))
+        expected, _ = _numpy(lambda: np.mean(selection))
         try:
             got, got_warnings = _numpy(lambda: impl.slice_mean(handle, index))
         finally:
             impl.close(handle)
-        assert np.asarray(got).dtype == np.asarray(expected).dtype, f"dtype {np.asarray(got).dtype}, numpy gives {np.asarray(expected).dtype}"
+        assert np.asarray(got).dtype == np.asarray(expected).dtype, (
+            f"dtype {np.asarray(got).dtype}, numpy gives {np.asarray(expected).dtype}"
+        )
         if selection.size == 0:
             assert math.isnan(got), f"mean of an empty selection is {got!r}; numpy gives nan"
             assert "RuntimeWarning" in got_warnings, "no RuntimeWarning for an empty selection"
             return
         finite = np.isfinite(selection.astype(np.float64))
         if not finite.all():
-            assert got == expected or (math.isnan(got) and math.isnan(expected)), f"got {got!r}, numpy gives {expected!r}"
+            assert got == expected or (math.isnan(got) and math.isnan(expected)), (
+                f"got {got!r}, numpy gives {expected!r}"
+            )
             return
         assume(math.isfinite(expected))
         exact = exact_mean(selection)
         bound = bounds.mean_bound(selection, np.asarray(expected).dtype)
-        assert abs(float(got) - exact) <= bound, f"mean {got!r} is {abs(float(got) - exact)!r} from the exact {exact!r}; bound {bound!r}"
+        assert abs(float(got) - exact) <= bound, (
+            f"mean {got!r} is {abs(float(got) - exact)!r} from the exact {exact!r}; bound {bound!r}"
+        )
 
     @pytest.mark.clause("FSUM.1", "FSUM.2", "FSUM.3", "FSUM.4", "FSUM.5", "FSUM.6")
     @given(values=reducible(), data=st.data())
@@ -104,7 +110,9 @@ class ReductionTests:
             got, _ = _numpy(lambda: impl.filtered_sum(handle, threshold))
         finally:
             impl.close(handle)
-        assert np.asarray(got).dtype == np.asarray(expected).dtype, f"dtype {np.asarray(got).dtype}, numpy gives {np.asarray(expected).dtype}"
+        assert np.asarray(got).dtype == np.asarray(expected).dtype, (
+            f"dtype {np.asarray(got).dtype}, numpy gives {np.asarray(expected).dtype}"
+        )
         if values.dtype.kind in "biu":
             assert int(got) == int(expected), f"got {got!r}, numpy gives {expected!r}"
             return
@@ -114,7 +122,9 @@ class ReductionTests:
             return
         exact = bounds.exact_sum(selected)
         bound = bounds.sum_bound(selected, np.asarray(expected).dtype)
-        assert abs(float(got) - exact) <= bound, f"sum {got!r} is {abs(float(got) - exact)!r} from the exact {exact!r}; bound {bound!r}"
+        assert abs(float(got) - exact) <= bound, (
+            f"sum {got!r} is {abs(float(got) - exact)!r} from the exact {exact!r}; bound {bound!r}"
+        )
 
     @pytest.mark.clause("FSUM.3", "FSUM.4", "FSUM.5")
     def test_threshold_edges(self, impl: Adapter, tmp_path: Path) -> None:

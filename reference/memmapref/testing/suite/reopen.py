@@ -38,7 +38,9 @@ class ReopenTests:
 
     @pytest.mark.clause("OPEN.7")
     @given(dtype=mst.NUMERIC, shape=mst.shapes(min_dims=1).filter(lambda s: all(s)))
-    def test_read_only_refuses_writes(self, impl: Adapter, tmp_path: Path, dtype: np.dtype[Any], shape: tuple[int, ...]) -> None:
+    def test_read_only_refuses_writes(
+        self, impl: Adapter, tmp_path: Path, dtype: np.dtype[Any], shape: tuple[int, ...]
+    ) -> None:
         path = fresh_file(impl, tmp_path)
         impl.close(impl.create(path, dtype, shape))
         before = FileState.of(path)
@@ -89,7 +91,9 @@ class ReopenTests:
         order=mst.orders(),
         data=st.data(),
     )
-    def test_data_written_by_others_at_any_offset(self, impl: Adapter, tmp_path: Path, offset: int, order: str, data: Any) -> None:
+    def test_data_written_by_others_at_any_offset(
+        self, impl: Adapter, tmp_path: Path, offset: int, order: str, data: Any
+    ) -> None:
         impl.require(file_format="raw")
         dtype = data.draw(mst.NUMERIC)
         shape = data.draw(mst.shapes(min_dims=1, max_dims=3))
