@@ -32,15 +32,21 @@ def _prepared(
     return path, dtype, shape, order, values
 
 
+def _rewrite(data: Any, values: np.ndarray[Any, Any]) -> tuple[Any, np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """An index into ``values``, new values for it, and the array as it must look after the assignment."""
+    index = data.draw(mst.indices(values.shape))
+    new = data.draw(mst.arrays(values.dtype, values[index].shape))
+    model = values.copy(order="K")
+    model[index] = new
+    return index, new, model
+
+
 class ReadWriteTests:
     @pytest.mark.clause("OPEN.8", "HANDLE.3")
     @given(data=st.data())
     def test_flushed_writes_reach_the_file(self, impl: Adapter, tmp_path: Path, data: Any) -> None:
         path, dtype, shape, order, values = _prepared(impl, tmp_path, data)
-        index = data.draw(mst.indices(shape))
-        new = data.draw(mst.arrays(dtype, values[index].shape))
-        model = values.copy(order="K")
-        model[index] = new
+        index, new, model = _rewrite(data, values)
         handle = impl.open(path, dtype, shape, mode="r+", order=order)
         impl.write(handle, index, new)
         impl.flush(handle)
@@ -70,10 +76,7 @@ class CopyOnWriteTests:
         impl.require(modes="c")
         path, dtype, shape, order, values = _prepared(impl, tmp_path, data)
         before = FileState.of(path)
-        index = data.draw(mst.indices(shape))
-        new = data.draw(mst.arrays(dtype, values[index].shape))
-        model = values.copy(order="K")
-        model[index] = new
+        index, new, model = _rewrite(data, values)
         handle = impl.open(path, dtype, shape, mode="c", order=order)
         impl.write(handle, index, new)
         same_bytes(impl.read(handle), model)

@@ -67,6 +67,12 @@ def _numpy(expression: Any) -> tuple[Any, list[str]]:
     return result, sorted({str(w.category.__name__) for w in caught})
 
 
+def _same_dtype(got: Any, expected: Any) -> None:
+    assert np.asarray(got).dtype == np.asarray(expected).dtype, (
+        f"dtype {np.asarray(got).dtype}, numpy gives {np.asarray(expected).dtype}"
+    )
+
+
 class ReductionTests:
     @pytest.mark.clause("MEAN.1", "MEAN.2", "MEAN.3", "MEAN.5", "MEAN.6")
     @given(values=reducible(), data=st.data())
@@ -79,9 +85,7 @@ class ReductionTests:
             got, got_warnings = _numpy(lambda: impl.slice_mean(handle, index))
         finally:
             impl.close(handle)
-        assert np.asarray(got).dtype == np.asarray(expected).dtype, (
-            f"dtype {np.asarray(got).dtype}, numpy gives {np.asarray(expected).dtype}"
-        )
+        _same_dtype(got, expected)
         if selection.size == 0:
             assert math.isnan(got), f"mean of an empty selection is {got!r}; numpy gives nan"
             assert "RuntimeWarning" in got_warnings, "no RuntimeWarning for an empty selection"
@@ -110,9 +114,7 @@ class ReductionTests:
             got, _ = _numpy(lambda: impl.filtered_sum(handle, threshold))
         finally:
             impl.close(handle)
-        assert np.asarray(got).dtype == np.asarray(expected).dtype, (
-            f"dtype {np.asarray(got).dtype}, numpy gives {np.asarray(expected).dtype}"
-        )
+        _same_dtype(got, expected)
         if values.dtype.kind in "biu":
             assert int(got) == int(expected), f"got {got!r}, numpy gives {expected!r}"
             return
