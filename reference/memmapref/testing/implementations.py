@@ -56,9 +56,19 @@ class _ArrayHandle:
 _NUMPY_GROWS = "numpy.memmap in mode 'r+' extends a file shorter than offset + nbytes with zeros instead of refusing it"
 
 
+# numpy.memmap maps zero-size arrays only from numpy 2.2 on (numpy pull request 27723).
+_NUMPY_2_2 = tuple(int(part) for part in np.__version__.split(".")[:2]) >= (2, 2)
+_NUMPY_2 = _NUMPY_2_2 or np.__version__.startswith("2.")
+_LIST_SHAPES = "numpy 1.x refuses a shape given as a list (TypeError in its size arithmetic)"
+_ISSUE_28334 = (
+    "open_memmap with numpy integer shape entries (np.int64(3)) writes a header np.load cannot parse "
+    "(numpy issue 28334)"
+)
+
+
 class _NumpyMemmap:
     name = "numpy.memmap"
-    capabilities = Capabilities(close_releases=False)
+    capabilities = Capabilities(close_releases=False, empty_arrays=_NUMPY_2_2)
     deviations: ClassVar[dict[str, str]] = {
         "CREATE.1": "mode 'w+' with a zero-size shape leaves a 1-byte file on numpy 2.2 and later (numpy "
         "writes one byte to extend the file; numpy pull request 27723); older numpy raises ValueError "
@@ -79,6 +89,16 @@ class _NumpyMemmap:
         "ARGS.9": "the file is extended before the shape is validated: a float shape in 'r+' raises TypeError "
         "after the file has grown",
     }
+    # Version-specific findings are merged in one expression, so that each numpy measures full coverage.
+    deviations.update(
+        {}
+        if _NUMPY_2
+        else {
+            "ARGS.2": "a negative shape entry raises OverflowError on numpy 1.x, not ValueError",
+            "ARGS.1": _LIST_SHAPES,
+            "HANDLE.2": _LIST_SHAPES,
+        }
+    )
 
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> _ArrayHandle:
         return _ArrayHandle(np.memmap(path, dtype=dtype, mode="w+", offset=offset, shape=shape, order=order))  # type: ignore[call-overload]
@@ -106,8 +126,6 @@ class _NpyMemmap:
     name = "numpy .npy memmap"
     capabilities = Capabilities(file_format="npy", offsets=False)
     deviations: ClassVar[dict[str, str]] = {
-        "HANDLE.2": "open_memmap with numpy integer shape entries (np.int64(3)) writes a header np.load cannot "
-        "parse (numpy issue 28334)",
         "ARGS.4": "the dtype is checked against the header, so a dtype numpy cannot map (object) is reported "
         "as a header mismatch (ValueError), not a TypeError",
         "ARGS.7": "np.load(path, mmap_mode='w+') passes the mode on to open_memmap, which truncates the file "
@@ -117,6 +135,8 @@ class _NpyMemmap:
         "OPEN.1": "np.load(mmap_mode='r+') maps through numpy.memmap, which extends a truncated .npy with zeros",
         "OPEN.2": "np.load(mmap_mode='r+') maps through numpy.memmap, which extends a truncated .npy with zeros",
     }
+    # numpy 2 writes shape entries with their repr, np.int64(3), which its own header parser refuses.
+    deviations.update({"HANDLE.2": _ISSUE_28334} if _NUMPY_2 else {})
 
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> _ArrayHandle:
         if order not in ("C", "F"):

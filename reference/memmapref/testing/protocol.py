@@ -62,6 +62,7 @@ class Capabilities:
     offsets: bool = True
     orders: frozenset[str] = frozenset({"C", "F"})
     shape_none: bool = True  # open(..., shape=None) infers the length
+    empty_arrays: bool = True  # arrays with a zero-length dimension can be created and opened
     close_releases: bool = True  # close() is more than dropping a reference
 
     @classmethod
@@ -144,9 +145,10 @@ def literal(value: Any) -> str:
 class Adapter:
     """The suite's view of one implementation under test."""
 
-    target: Any
+    # Hidden from Hypothesis' report of a failing example, which prints dataclass fields.
+    target: Any = field(repr=False)
     spec: str | None = None
-    transcript: list[str] = field(default_factory=list)
+    transcript: list[str] = field(default_factory=list, repr=False)
 
     def __repr__(self) -> str:
         return f"<Adapter for {self.name}>"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from .. import strategies as mst
 from ..oracle import read_array, read_bytes
 from ..protocol import Adapter
-from ._support import fresh_file, nbytes, same_bytes
+from ._support import fresh_file, nbytes, needs_empty_arrays, same_bytes
 
 
 class CreateTests:
@@ -49,6 +49,16 @@ class CreateTests:
         size = len(read_bytes(path))
         assert size == impl.data_offset(path), f"a zero-size array left a {size}-byte file"
 
+    @pytest.mark.clause("ARGS.1", "CREATE.6")
+    @given(shape=mst.shapes(max_dims=3), data=st.data())
+    def test_shape_spellings(self, impl: Adapter, tmp_path: Path, shape: tuple[int, ...], data: Any) -> None:
+        needs_empty_arrays(impl, shape)
+        path = fresh_file(impl, tmp_path)
+        handle = impl.create(path, np.int16, data.draw(mst.spelled(shape)))
+        got = np.asarray(handle.array).shape
+        impl.close(handle)
+        assert got == shape, f"shape {got}; expected {shape}"
+
     @pytest.mark.clause("CREATE.3")
     # Non-empty shapes: what a zero-size create leaves is CREATE.1's business.
     @given(old=st.binary(min_size=1, max_size=4096), shape=mst.shapes(min_dims=1, max_dims=2).filter(all))
@@ -66,6 +76,7 @@ class CreateTests:
     def test_layout_matches_the_oracle(
         self, impl: Adapter, tmp_path: Path, dtype: np.dtype[Any], shape: tuple[int, ...], data: Any
     ) -> None:
+        needs_empty_arrays(impl, shape)
         offset = data.draw(mst.offsets_for(impl.capabilities))
         order = data.draw(mst.orders_for(impl.capabilities))
         values = data.draw(mst.arrays(dtype, shape))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from .. import strategies as mst
 from ..oracle import FileState, read_array
 from ..protocol import Adapter
-from ._support import fresh_file, raises_builtin, same_bytes, unchanged
+from ._support import fresh_file, needs_empty_arrays, raises_builtin, same_bytes, unchanged
 
 
 def _prepared(
@@ -23,6 +23,7 @@ def _prepared(
     dtype = data.draw(mst.NUMERIC)
     shapes = mst.shapes(min_dims=1, max_dims=3)
     shape = data.draw(shapes.filter(all) if nonempty else shapes)
+    needs_empty_arrays(impl, shape)
     order = data.draw(mst.orders_for(impl.capabilities))
     values = data.draw(mst.arrays(dtype, shape))
     path = fresh_file(impl, tmp_path)
