@@ -21,6 +21,9 @@ class OsCalls:
     def stat(self, path: str) -> os.stat_result:
         return os.stat(path)
 
+    def access(self, path: str, mode: int) -> bool:
+        return os.access(path, mode)
+
     def open(self, path: str, flags: int, mode: int = 0o666) -> int:
         return os.open(path, flags, mode)
 

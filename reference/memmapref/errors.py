@@ -104,10 +104,37 @@ class AccessError(MemmapError, PermissionError):
     """The file's permissions do not allow the requested mode."""
 
 
+class PathComponentError(MemmapError, NotADirectoryError):
+    """A part of the path that must be a directory is not one (``data.bin/x``)."""
+
+
+class ExistingFileError(MemmapError, FileExistsError):
+    """A file that had to be new already exists."""
+
+
+class InterruptedCallError(MemmapError, InterruptedError):
+    """A system call was interrupted by a signal and not retried (``close`` is never retried)."""
+
+
+class TimedOutError(MemmapError, TimeoutError):
+    """A system call timed out (network filesystems)."""
+
+
+class WouldBlockError(MemmapError, BlockingIOError):
+    """A system call would have had to wait for a lock or for memory."""
+
+
+# One entry for every built-in subclass that errno selects and a file call can
+# return, so that re-typing never loses the class a caller's `except` names.
 _BY_BUILTIN: dict[type[OSError], type[OSError]] = {
     FileNotFoundError: MissingFileError,
     PermissionError: AccessError,
     IsADirectoryError: NotAFileError,
+    NotADirectoryError: PathComponentError,
+    FileExistsError: ExistingFileError,
+    InterruptedError: InterruptedCallError,
+    TimeoutError: TimedOutError,
+    BlockingIOError: WouldBlockError,
 }
 
 
@@ -140,8 +167,10 @@ __all__ = [
     "AccessError",
     "ClosedError",
     "DtypeError",
+    "ExistingFileError",
     "FileSizeError",
     "FlushError",
+    "InterruptedCallError",
     "MemmapError",
     "MemmapOSError",
     "MissingFileError",
@@ -150,11 +179,14 @@ __all__ = [
     "OffsetError",
     "OffsetTypeError",
     "OrderError",
+    "PathComponentError",
     "PathTypeError",
     "ReadOnlyError",
+    "ReductionArgumentError",
     "ShapeTypeError",
     "ShapeValueError",
-    "ReductionArgumentError",
+    "TimedOutError",
+    "WouldBlockError",
 ]
 
 

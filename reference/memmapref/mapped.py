@@ -31,6 +31,7 @@ import numpy as np
 
 from . import _oscalls, _validate
 from .errors import (
+    AccessError,
     ClosedError,
     FileSizeError,
     NotAFileError,
@@ -361,6 +362,7 @@ def create(path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "
     size = start + dt.itemsize * int(np.prod(dims, dtype=object))
 
     target = os.path.realpath(name)
+    _check_replaceable(name, target)
     scratch = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{secrets.token_hex(6)}.tmp")
     try:
         fd = _oscalls.calls.open(scratch, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC)
@@ -386,6 +388,25 @@ def create(path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "
         raise os_error(exc, f"reserve {size} bytes for", name, f"{fix}; {state}") from exc
     _sync_directory(os.path.dirname(target))
     return handle
+
+
+def _check_replaceable(name: str, target: str) -> None:
+    # A rename needs only the directory's permission. Without this check a caller
+    # who may not write the old file could still destroy it (SPEC.md CREATE.8).
+    try:
+        refused = not _oscalls.calls.access(target, os.W_OK) and _oscalls.calls.access(target, os.F_OK)
+    except OSError as exc:
+        raise os_error(exc, "check the permissions of", name, "check the path and its permissions") from exc
+    if refused:
+        raise AccessError(
+            errno.EACCES,
+            message(
+                f"{name!r}, which exists and which this process may not write",
+                "a file the caller could overwrite",
+                "make the file writable, or remove it first if replacing it is really meant",
+            ),
+            name,
+        )
 
 
 def _fill(fd: int, target: str, size: int) -> None:

@@ -6,6 +6,7 @@ from .suite import (
     CopyOnWriteTests,
     CreateTests,
     ErrorTests,
+    FaultTests,
     HandleTests,
     ReadWriteTests,
     ReductionTests,
@@ -39,6 +40,10 @@ class TestReductions(ReductionTests):
 
 
 class TestErrors(ErrorTests):
+    pass
+
+
+class TestFaults(FaultTests):
     pass
 
 

@@ -53,6 +53,7 @@ class _ArrayHandle:
         self.array = None
 
 
+_NO_REDUCTIONS = "no reductions of its own: np.mean over a file truncated while mapped dies of SIGBUS"
 _NUMPY_GROWS = "numpy.memmap in mode 'r+' extends a file shorter than offset + nbytes with zeros instead of refusing it"
 
 
@@ -86,6 +87,12 @@ class _NumpyMemmap:
         "`except ValueError` does not catch",
         "ARGS.7": "np.memmap has one entry point: mode='w+' where an existing file was meant to be opened "
         "recreates it, zero-filled",
+        "FAULT.2": _NUMPY_GROWS,
+        "ARGS.2": "in modes 'r' and 'c' a negative shape entry reaches mmap, which raises OverflowError, not "
+        "ValueError",
+        "FAULT.6": "shape=None with the offset past the end by whole items raises OverflowError ('memory mapped "
+        "length must be positive'), not ValueError",
+        "FAULT.9": _NO_REDUCTIONS,
         "ARGS.9": "the file is extended before the shape is validated: a float shape in 'r+' raises TypeError "
         "after the file has grown",
     }
@@ -134,6 +141,13 @@ class _NpyMemmap:
         "ERR.3": "np.load(path, mmap_mode='w+') truncates the file to 0 bytes before it fails",
         "OPEN.1": "np.load(mmap_mode='r+') maps through numpy.memmap, which extends a truncated .npy with zeros",
         "OPEN.2": "np.load(mmap_mode='r+') maps through numpy.memmap, which extends a truncated .npy with zeros",
+        "FAULT.2": "np.load(mmap_mode='r+') grows a short .npy with zeros, and raises EOFError on an empty one",
+        "FAULT.3": "np.load on an empty file raises EOFError ('No data left in file'), not ValueError",
+        "FAULT.8": "a negative shape in the header raises OverflowError in modes 'r' and 'c', not ValueError",
+        "FAULT.9": _NO_REDUCTIONS,
+        "CREATE.4": "open_memmap(mode='w+') extends the file sparsely: SIGBUS on a full disk",
+        "CREATE.5": "open_memmap(mode='w+') opens with 'w+b', which truncates the old file before anything can fail",
+        "CREATE.7": "the old file is truncated in place: another process mapping it gets SIGBUS",
     }
     # numpy 2 writes shape entries with their repr, np.int64(3), which its own header parser refuses.
     deviations.update({"HANDLE.2": _ISSUE_28334} if _NUMPY_2 else {})
@@ -207,6 +221,7 @@ class _RawMmap:
         "ARGS.4": "dtype=object is accepted: the file's bytes are read as PyObject pointers",
         "ARGS.5": "a negative offset reaches mmap, which raises OverflowError, not ValueError",
         "ARGS.7": "an unknown mode is a KeyError from the mode table, not a ValueError",
+        "FAULT.9": _NO_REDUCTIONS,
         "CREATE.4": "the file is extended with truncate(): a sparse file, SIGBUS on a full disk",
         "CREATE.5": "the existing file is truncated before anything can fail",
         "CREATE.7": "the file is truncated in place: another process mapping it gets SIGBUS",

@@ -12,6 +12,7 @@ Subclass them with a ``Test`` prefix in your own test module and provide an
 
 from .create import CreateTests
 from .errors import ErrorTests
+from .faults import FaultTests
 from .handle import HandleTests
 from .machine import StateMachineTests
 from .readwrite import CopyOnWriteTests, ReadWriteTests
@@ -22,6 +23,7 @@ __all__ = [
     "CopyOnWriteTests",
     "CreateTests",
     "ErrorTests",
+    "FaultTests",
     "HandleTests",
     "ReadWriteTests",
     "ReductionTests",

@@ -1,0 +1,451 @@
+"""Faults: short, long, misread and corrupt files, and hazards that need a child process (SPEC.md section 7).
+
+Every check here holds for any implementation; the reference's own fault
+tests (I/O errors through its OS seam, the crash model) live in the
+project's ``tests/faults``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import mmap
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from .. import strategies as mst
+from ..oracle import FileState, read_array
+from ..protocol import Adapter
+from ..subproc import Outcome, run_python
+from ._support import fresh_file, raises_builtin, same_bytes, unchanged
+
+# Large enough that the data spans pages that are wholly past a truncated end.
+_CHILD_ITEMS = 16 * mmap.PAGESIZE // 8
+_SKIP = 77  # a child's exit status for "this machine cannot run the scenario"
+
+
+def _written(impl: Adapter, tmp_path: Path, data: Any) -> tuple[Path, np.dtype[Any], tuple[int, ...], str, int, Any]:
+    """A non-empty file written and flushed through the implementation itself."""
+    dtype = data.draw(mst.NUMERIC, label="dtype")
+    shape = data.draw(mst.shapes(min_dims=1, max_dims=3).filter(lambda s: math.prod(s) > 0), label="shape")
+    order = data.draw(mst.orders_for(impl.capabilities), label="order")
+    offset = data.draw(mst.offsets_for(impl.capabilities), label="offset")
+    values = data.draw(mst.arrays(dtype, shape), label="values")
+    path = fresh_file(impl, tmp_path)
+    handle = impl.create(path, dtype, shape, offset=offset, order=order)
+    impl.write(handle, ..., values)
+    impl.flush(handle)
+    impl.close(handle)
+    return path, dtype, shape, order, offset, values
+
+
+def _truncate(impl: Adapter, path: Path, size: int) -> None:
+    impl.note(f"os.truncate({path.name!r}, {size})")
+    os.truncate(path, size)
+
+
+def _too_short(impl: Adapter, tmp_path: Path, data: Any) -> tuple[Path, Any, Any, str, int]:
+    """A file and open() arguments that need more bytes than the file holds (FAULT.1's cases)."""
+    path, dtype, shape, order, offset, values = _written(impl, tmp_path, data)
+    start = impl.data_offset(path, offset)
+    end = start + values.nbytes
+    ways = ["cut", "cut-to-data-start"]
+    if impl.capabilities.file_format == "raw":
+        ways += ["longer-shape", "wider-dtype", "later-offset"]
+    else:
+        ways += ["header-claims-more"]
+    way = data.draw(st.sampled_from(ways), label="how the file falls short")
+    asked_dtype, asked_shape, asked_offset = dtype, shape, offset
+    if way == "cut":
+        _truncate(impl, path, end - data.draw(st.integers(1, values.nbytes), label="bytes cut"))
+    elif way == "cut-to-data-start":
+        _truncate(impl, path, start)
+    elif way == "longer-shape":
+        asked_shape = (shape[0] + data.draw(st.integers(1, 3), label="extra rows"), *shape[1:])
+    elif way == "wider-dtype":
+        asked_dtype = np.dtype(f"V{2 * dtype.itemsize}")  # twice the itemsize
+    elif way == "later-offset":
+        asked_offset = offset + data.draw(st.integers(1, mmap.ALLOCATIONGRANULARITY + 1), label="extra offset")
+    else:
+        _rewrite_npy_header(
+            impl, path, lambda text: text.replace(_shape_text(shape), _shape_text((shape[0] + 1, *shape[1:])))
+        )
+    return path, asked_dtype, asked_shape, order, asked_offset
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return repr(tuple(int(n) for n in shape))
+
+
+def _rewrite_npy_header(impl: Adapter, path: Path, change: Callable[[str], str]) -> None:
+    """Edit the header text of a ``.npy`` file in place, keeping its length (padding with spaces)."""
+    with open(path, "r+b") as f:
+        head = f.read(12)
+        width = 2 if head[6] == 1 else 4
+        length = int.from_bytes(head[8 : 8 + width], "little")
+        f.seek(8 + width)
+        text = f.read(length).decode("latin1")
+        new = change(text.rstrip("\n").rstrip(" "))
+        assert len(new) < length, f"the edited header {new!r} no longer fits in {length} bytes"
+        f.seek(8 + width)
+        f.write(new.ljust(length - 1).encode("latin1") + b"\n")
+    impl.note(f"# edited the .npy header of {path.name!r} to {new!r}")
+
+
+def _patch(impl: Adapter, path: Path, at: int, data: bytes) -> None:
+    impl.note(f"# wrote {data!r} at byte {at} of {path.name!r}")
+    with open(path, "r+b") as f:
+        f.seek(at)
+        f.write(data)
+
+
+def _modes(impl: Adapter, *wanted: str) -> list[str]:
+    return [m for m in wanted if m in impl.capabilities.modes]
+
+
+def _child(impl: Adapter, body: str, *, before_imports: str = "") -> Outcome:
+    """Run ``body`` in a child that has the implementation as ``impl`` and a ``report(call)`` helper.
+
+    ``before_imports`` runs first, while the child has a single thread.
+    """
+    if impl.spec is None:
+        pytest.skip("not applicable: the child process needs an import spec (--impl MODULE:ATTR)")
+    code = (
+        before_imports
+        + f"""
+import json, mmap, os, sys
+import numpy as np
+from memmapref.testing.protocol import Adapter, load
+impl = Adapter(load({impl.spec!r}), spec={impl.spec!r})
+
+def report(call):
+    try:
+        value = call()
+    except Exception as exc:
+        print(json.dumps({{"error": type(exc).__name__, "mro": [c.__name__ for c in type(exc).__mro__],
+                          "errno": getattr(exc, "errno", None), "message": str(exc)[:500]}}), flush=True)
+    else:
+        print(json.dumps({{"value": value}}), flush=True)
+"""
+        + body
+    )
+    impl.note(code.strip())
+    return run_python(code)
+
+
+def _reports(outcome: Outcome) -> list[dict[str, Any]]:
+    if outcome.returncode != 0:
+        pytest.fail(
+            f"the child died ({outcome.signal or f'exit status {outcome.returncode}'}) instead of raising:\n"
+            f"{outcome.stdout[-1000:]}\n{outcome.stderr[-2000:]}"
+        )
+    return [json.loads(line) for line in outcome.stdout.splitlines() if line.startswith("{")]
+
+
+class FaultTests:
+    @pytest.mark.clause("FAULT.1")
+    @given(data=st.data())
+    def test_a_file_too_short_is_refused(self, impl: Adapter, tmp_path: Path, data: Any) -> None:
+        path, dtype, shape, order, offset = _too_short(impl, tmp_path, data)
+        before = FileState.of(path)
+        for mode in _modes(impl, "r", "c"):
+            raises_builtin((ValueError,), impl.open, path, dtype, shape, mode=mode, offset=offset, order=order)
+            unchanged(before, path)
+
+    @pytest.mark.clause("FAULT.2")
+    @given(data=st.data(), empty=st.booleans())
+    def test_read_write_mode_never_extends_a_short_file(
+        self, impl: Adapter, tmp_path: Path, data: Any, empty: bool
+    ) -> None:
+        impl.require(modes="r+")
+        path, dtype, shape, order, offset = _too_short(impl, tmp_path, data)
+        if empty:
+            _truncate(impl, path, 0)
+        before = FileState.of(path)
+        raises_builtin((ValueError,), impl.open, path, dtype, shape, mode="r+", offset=offset, order=order)
+        unchanged(before, path)
+
+    @pytest.mark.clause("FAULT.3")
+    @given(dtype=mst.NUMERIC, shape=mst.shapes(min_dims=1, max_dims=3).filter(lambda s: math.prod(s) > 0))
+    def test_an_empty_file_is_refused(
+        self, impl: Adapter, tmp_path: Path, dtype: np.dtype[Any], shape: tuple[int, ...]
+    ) -> None:
+        path = fresh_file(impl, tmp_path)
+        path.touch()
+        impl.note(f"open({path.name!r}, 'wb').close()")
+        before = FileState.of(path)
+        for mode in _modes(impl, "r", "c"):
+            raises_builtin((ValueError,), impl.open, path, dtype, shape, mode=mode)
+            unchanged(before, path)
+
+    @pytest.mark.clause("FAULT.4")
+    @given(data=st.data(), tail=st.binary(min_size=1, max_size=64))
+    def test_bytes_after_the_array_are_ignored(self, impl: Adapter, tmp_path: Path, data: Any, tail: bytes) -> None:
+        path, dtype, shape, order, offset, values = _written(impl, tmp_path, data)
+        impl.note(f"open({path.name!r}, 'ab').write({tail!r})")
+        with open(path, "ab") as f:
+            f.write(tail)
+        before = FileState.of(path)
+        for mode in sorted(impl.capabilities.modes):
+            handle = impl.open(path, dtype, shape, mode=mode, offset=offset, order=order)
+            same_bytes(impl.read(handle), values, order)
+            impl.close(handle)
+            unchanged(before, path)
+
+    @pytest.mark.clause("FAULT.5")
+    @given(data=st.data())
+    def test_a_misread_that_fits(self, impl: Adapter, tmp_path: Path, data: Any) -> None:
+        path, dtype, shape, order, offset, values = _written(impl, tmp_path, data)
+        before = FileState.of(path)
+        if impl.capabilities.file_format != "raw":
+            other_dtype, other_shape, other_order = dtype, shape, order
+            # The order is only a mismatch where C and F layouts differ: two dimensions longer than 1.
+            layouts_differ = sum(n > 1 for n in shape) > 1
+            what = data.draw(st.sampled_from(["dtype", "shape", "order"] if layouts_differ else ["dtype", "shape"]))
+            if what == "dtype":
+                other_dtype = data.draw(mst.NUMERIC.filter(lambda d: d != dtype), label="other dtype")
+            elif what == "shape":
+                other_shape = data.draw(
+                    mst.shapes(min_dims=1, max_dims=3).filter(lambda s: s != shape), label="other shape"
+                )
+            else:
+                other_order = "C" if order == "F" else "F"
+            for mode in sorted(impl.capabilities.modes):
+                raises_builtin((ValueError,), impl.open, path, other_dtype, other_shape, mode=mode, order=other_order)
+                unchanged(before, path)
+            return
+        size = offset + values.nbytes
+        other = data.draw(mst.NUMERIC, label="read as dtype")
+        at = data.draw(st.integers(0, size), label="read at offset") if impl.capabilities.offsets else 0
+        other_order = data.draw(mst.orders_for(impl.capabilities), label="read in order")
+        room = (size - at) // other.itemsize
+        lead = data.draw(st.integers(1, 3), label="rows")
+        other_shape = (lead, data.draw(st.integers(0, room // lead), label="columns")) if room >= lead else (0,)
+        expected = read_array(path, other, other_shape, offset=at, order=other_order)
+        for mode in sorted(impl.capabilities.modes):
+            handle = impl.open(path, other, other_shape, mode=mode, offset=at, order=other_order)
+            same_bytes(impl.read(handle), expected, other_order)
+            impl.close(handle)
+            unchanged(before, path)
+
+    @pytest.mark.clause("FAULT.6")
+    def test_shape_none_with_the_offset_at_or_past_the_end(self, impl: Adapter, tmp_path: Path) -> None:
+        impl.require(file_format="raw", offsets=True, shape_none=True)
+        path = fresh_file(impl, tmp_path)
+        path.write_bytes(np.arange(5, dtype="<f8").tobytes())
+        impl.note(f"open({path.name!r}, 'wb').write(np.arange(5, dtype='<f8').tobytes())")
+        before = FileState.of(path)
+        for mode in sorted(impl.capabilities.modes):
+            handle = impl.open(path, "<f8", None, mode=mode, offset=40)
+            assert impl.read(handle).shape == (0,), "an offset at the end must give an empty array"
+            impl.close(handle)
+            # Past the end by part of an item, by whole items, by whole pages.
+            for past in (1, 8, mmap.ALLOCATIONGRANULARITY):
+                raises_builtin((ValueError,), impl.open, path, "<f8", None, mode=mode, offset=40 + past)
+                unchanged(before, path)
+
+    @pytest.mark.clause("FAULT.7")
+    @pytest.mark.parametrize(
+        "corruption",
+        [
+            "bad-magic",
+            "version-9",
+            "header-length-past-end",
+            "not-a-dict",
+            "missing-key",
+            "unknown-descr",
+            "float-shape",
+            "cut-in-magic",
+            "cut-in-header",
+        ],
+    )
+    def test_a_npy_header_that_cannot_be_read(self, impl: Adapter, tmp_path: Path, corruption: str) -> None:
+        impl.require(file_format="npy")
+        path = fresh_file(impl, tmp_path)
+        impl.close(impl.create(path, "<f8", (8, 4)))
+        with open(path, "rb") as f:
+            head = f.read(12)
+        width = 2 if head[6] == 1 else 4
+        if corruption == "bad-magic":
+            _patch(impl, path, 1, b"NUMPZ")
+        elif corruption == "version-9":
+            _patch(impl, path, 6, b"\x09")
+        elif corruption == "header-length-past-end":
+            _patch(impl, path, 8, b"\xff" * width)
+        elif corruption == "not-a-dict":
+            _rewrite_npy_header(impl, path, lambda t: t.replace("{", "[", 1))
+        elif corruption == "missing-key":
+            _rewrite_npy_header(impl, path, lambda t: t.replace("'descr'", "'dexcr'"))
+        elif corruption == "unknown-descr":
+            _rewrite_npy_header(impl, path, lambda t: t.replace("'<f8'", "'<f9'"))
+        elif corruption == "float-shape":
+            _rewrite_npy_header(impl, path, lambda t: t.replace("(8, 4)", "(8.0, 4)"))
+        elif corruption == "cut-in-magic":
+            _truncate(impl, path, 5)
+        else:
+            _truncate(impl, path, 8 + width + 10)
+        before = FileState.of(path)
+        for mode in sorted(impl.capabilities.modes):
+            raises_builtin((ValueError,), impl.open, path, "<f8", (8, 4), mode=mode)
+            unchanged(before, path)
+
+    @pytest.mark.clause("FAULT.8")
+    def test_a_npy_header_with_a_negative_shape(self, impl: Adapter, tmp_path: Path) -> None:
+        impl.require(file_format="npy")
+        path = fresh_file(impl, tmp_path)
+        impl.close(impl.create(path, "<f8", (8, 4)))
+        _rewrite_npy_header(impl, path, lambda t: t.replace("(8, 4)", "(-8, 4)"))
+        before = FileState.of(path)
+        problems = []
+        # Every mode is tried, so that the report shows each one that fails.
+        for mode in sorted(impl.capabilities.modes):
+            try:
+                handle = impl.open(path, "<f8", (8, 4), mode=mode)
+            except ValueError:
+                pass
+            except Exception as exc:  # the class is the finding
+                problems.append(f"mode {mode!r}: {type(exc).__name__}: {exc}")
+            else:
+                impl.close(handle)
+                problems.append(f"mode {mode!r}: opened")
+            if FileState.of(path) != before:
+                problems.append(f"mode {mode!r} changed the file")
+        assert not problems, f"expected ValueError in every mode; got {problems}"
+
+    @pytest.mark.clause("FAULT.10")
+    def test_a_path_through_a_regular_file(self, impl: Adapter, tmp_path: Path) -> None:
+        path = fresh_file(impl, tmp_path)
+        impl.close(impl.create(path, "<f8", (4,)))
+        inner = path / "inner.bin"
+        listing = sorted(os.listdir(path.parent))
+        for mode in sorted(impl.capabilities.modes):
+            raises_builtin((NotADirectoryError,), impl.open, inner, "<f8", (4,), mode=mode)
+        raises_builtin((NotADirectoryError,), impl.create, inner, "<f8", (4,))
+        assert sorted(os.listdir(path.parent)) == listing, "a refused call created a file"
+
+    # -- in a child process ------------------------------------------------------------
+
+    @pytest.mark.clause("FAULT.9")
+    @pytest.mark.subprocess
+    def test_reductions_over_a_file_truncated_while_mapped(self, impl: Adapter, tmp_path: Path) -> None:
+        path = fresh_file(impl, tmp_path)
+        outcome = _child(
+            impl,
+            f"""
+PATH = {str(path)!r}
+h = impl.create(PATH, "<f8", ({_CHILD_ITEMS},))
+h.array[...] = np.arange({_CHILD_ITEMS}) % 7
+impl.close(h)
+start = impl.data_offset(PATH)
+h = impl.open(PATH, "<f8", ({_CHILD_ITEMS},), mode="r")
+pid = os.fork()
+if pid == 0:  # another process truncates the file to its data's first byte
+    os.truncate(PATH, start)
+    os._exit(0)
+os.waitpid(pid, 0)
+report(lambda: float(impl.slice_mean(h, ...)))
+report(lambda: float(impl.filtered_sum(h, 3.0)))
+""",
+        )
+        for got in _reports(outcome):
+            assert {"ValueError", "OSError"} & set(got.get("mro", [])), (
+                f"got {got}; expected ValueError or OSError from a reduction over a truncated file"
+            )
+
+    @pytest.mark.clause("CREATE.7")
+    @pytest.mark.subprocess
+    def test_a_process_mapping_the_old_file_during_create(self, impl: Adapter, tmp_path: Path) -> None:
+        path = fresh_file(impl, tmp_path)
+        outcome = _child(
+            impl,
+            f"""
+PATH = {str(path)!r}
+h = impl.create(PATH, "<f8", ({_CHILD_ITEMS},))
+h.array[...] = 1.0
+impl.close(h)
+reader = impl.open(PATH, "<f8", ({_CHILD_ITEMS},), mode="r")
+pid = os.fork()
+if pid == 0:  # another process creates a smaller file at the same path
+    impl.close(impl.create(PATH, "<f8", (16,)))
+    os._exit(0)
+os.waitpid(pid, 0)
+report(lambda: float(np.asarray(reader.array).sum()))
+""",
+        )
+        (got,) = _reports(outcome)
+        assert got == {"value": float(_CHILD_ITEMS)}, f"got {got}; the reader of the old file lost its data"
+
+    @pytest.mark.clause("CREATE.5")
+    @pytest.mark.subprocess
+    def test_a_create_that_fails_leaves_the_old_file(self, impl: Adapter, tmp_path: Path) -> None:
+        path = fresh_file(impl, tmp_path)
+        limit = 64 << 10
+        # RLIMIT_FSIZE makes any write or extension past `limit` fail with EFBIG (SIGXFSZ ignored):
+        # a create of a larger file fails, whatever the implementation.
+        outcome = _child(
+            impl,
+            f"""
+import hashlib, resource, signal
+PATH = {str(path)!r}
+with open(PATH, "wb") as f:
+    f.write(bytes(range(256)) * 64)
+def state():
+    with open(PATH, "rb") as f:
+        return [os.stat(PATH).st_size, os.stat(PATH).st_mtime_ns, hashlib.sha256(f.read()).hexdigest()]
+before = state()
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, hard))
+report(lambda: impl.create(PATH, "<f8", ({4 * limit // 8},)) and "created")
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+report(lambda: {{"unchanged": state() == before, "listing": sorted(os.listdir(os.path.dirname(PATH)))}})
+""",
+        )
+        failed, after = _reports(outcome)
+        if "error" not in failed:
+            pytest.skip(f"not applicable: create succeeded beyond RLIMIT_FSIZE ({failed})")
+        assert after == {"value": {"unchanged": True, "listing": [path.name]}}, (
+            f"after a failed create ({failed['error']}: {failed['message']}): {after}"
+        )
+
+    @pytest.mark.clause("CREATE.4")
+    @pytest.mark.subprocess
+    def test_a_full_disk_is_an_error_from_create(self, impl: Adapter, tmp_path: Path) -> None:
+        mount = tmp_path / "small"
+        mount.mkdir()
+        # unshare() refuses a process with several threads: the mount comes before any import.
+        private_tmpfs = f"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def give_up(step):
+    print(f"cannot {{step}}: {{os.strerror(ctypes.get_errno())}}", flush=True)
+    sys.exit({_SKIP})
+if libc.unshare(0x00020000) != 0:  # CLONE_NEWNS: a private mount namespace
+    give_up("make a mount namespace")
+if libc.mount(b"none", b"/", None, 0x4000 | (1 << 18), None) != 0:  # MS_REC | MS_PRIVATE
+    give_up("make mounts private")
+if libc.mount(b"none", {str(mount).encode()!r}, b"tmpfs", 0, b"size=1m") != 0:
+    give_up("mount a 1 MiB tmpfs")
+"""
+        outcome = _child(
+            impl,
+            f"""
+def fill():
+    h = impl.create({str(mount / "big.bin")!r}, "<f8", ((2 << 20) // 8,))
+    h.array[...] = 1.0
+    return "wrote 2 MiB to a 1 MiB filesystem"
+report(fill)
+""",
+            before_imports=private_tmpfs,
+        )
+        if outcome.returncode == _SKIP:
+            pytest.skip(f"not applicable here: needs a private tmpfs ({outcome.stdout.strip()})")
+        (got,) = _reports(outcome)
+        assert "OSError" in got.get("mro", []), f"got {got}; expected OSError (ENOSPC) from create"

@@ -1,0 +1,108 @@
+"""Exits of the suite's FaultTests that the bundled implementations never take.
+
+Each is reached here with a canned child outcome, an adapter without an
+import spec or a lenient fake, so that a skip or a failure in the conformance
+report is known to mean what it says.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from memmapref.testing import implementations
+from memmapref.testing.protocol import Adapter, Capabilities
+from memmapref.testing.subproc import Outcome
+from memmapref.testing.suite import faults
+from memmapref.testing.suite.faults import FaultTests
+
+SPEC = "memmapref.testing.implementations:reference"
+
+
+def _canned(monkeypatch: pytest.MonkeyPatch, outcome: Outcome) -> list[str]:
+    seen: list[str] = []
+
+    def fake(code: str, **_: Any) -> Outcome:
+        seen.append(code)
+        return outcome
+
+    monkeypatch.setattr(faults, "run_python", fake)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        "test_reductions_over_a_file_truncated_while_mapped",
+        "test_a_process_mapping_the_old_file_during_create",
+        "test_a_create_that_fails_leaves_the_old_file",
+        "test_a_full_disk_is_an_error_from_create",
+    ],
+)
+def test_child_tests_need_an_import_spec(tmp_path: Path, test: str) -> None:
+    impl = Adapter(implementations.reference, spec=None)
+    impl.begin(str(tmp_path))
+    with pytest.raises(pytest.skip.Exception, match="needs an import spec"):
+        getattr(FaultTests(), test)(impl, tmp_path)
+
+
+def test_no_private_tmpfs_is_not_applicable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _canned(monkeypatch, Outcome(77, "cannot make a mount namespace: Operation not permitted\n", ""))
+    impl = Adapter(implementations.reference, spec=SPEC)
+    impl.begin(str(tmp_path))
+    with pytest.raises(pytest.skip.Exception, match="needs a private tmpfs"):
+        FaultTests().test_a_full_disk_is_an_error_from_create(impl, tmp_path)
+    (code,) = seen
+    assert code.index("libc.unshare") < code.index("import numpy"), "the mount must come before any import"
+
+
+def test_a_create_that_cannot_fail_is_not_applicable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [json.dumps({"value": "created"}), json.dumps({"value": {"unchanged": False, "listing": []}})]
+    _canned(monkeypatch, Outcome(0, "\n".join(lines) + "\n", ""))
+    impl = Adapter(implementations.reference, spec=SPEC)
+    impl.begin(str(tmp_path))
+    with pytest.raises(pytest.skip.Exception, match="create succeeded beyond RLIMIT_FSIZE"):
+        FaultTests().test_a_create_that_fails_leaves_the_old_file(impl, tmp_path)
+
+
+def test_a_child_that_dies_fails_the_test(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _canned(monkeypatch, Outcome(-7, "", "Fatal Python error: Bus error"))
+    impl = Adapter(implementations.reference, spec=SPEC)
+    impl.begin(str(tmp_path))
+    with pytest.raises(pytest.fail.Exception, match="SIGBUS"):
+        FaultTests().test_reductions_over_a_file_truncated_while_mapped(impl, tmp_path)
+
+
+class _Handle:
+    def __init__(self) -> None:
+        self.array = np.zeros(1)
+
+    def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+class _Lenient:
+    """A .npy reader that opens anything and touches the file: what FAULT.8's report must describe."""
+
+    name = "lenient .npy reader"
+    capabilities = Capabilities(file_format="npy", offsets=False)
+    create = staticmethod(implementations.npy_memmap.create)
+
+    def open(self, path: Any, dtype: Any, shape: Any = None, **_: Any) -> Any:
+        with open(path, "ab") as f:
+            f.write(b"\0")
+        return _Handle()
+
+
+def test_every_mode_is_reported_for_a_negative_header_shape(tmp_path: Path) -> None:
+    impl = Adapter(_Lenient())
+    impl.begin(str(tmp_path))
+    with pytest.raises(AssertionError, match=r"'r': opened.*'r' changed the file.*'r\+': opened"):
+        FaultTests().test_a_npy_header_with_a_negative_shape(impl, tmp_path)
