@@ -21,9 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import memmapref
 import numpy as np
 import pytest
+
+import memmapref
 from memmapref.testing.subproc import run_python
 
 ERRATA = Path(__file__).resolve().parents[2] / "docs" / "errata.md"
