@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["memmapref.testing.plugin"]
+pytest_plugins = ["memmapref.testing.plugin", "pytester"]
 
 
 def _open_under(root: Path) -> tuple[list[str], list[str]]:

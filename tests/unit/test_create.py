@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 import memmapref
+from memmapref import _oscalls
 
 
 @pytest.mark.clause("CREATE.1", "CREATE.2")
@@ -84,3 +86,34 @@ def test_bad_arguments_leave_the_old_file(tmp_path: Path) -> None:
 def test_missing_directory_is_a_file_not_found_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="fix:"):
         memmapref.create(tmp_path / "no" / "such.bin", np.uint8, (1,))
+
+
+class _NotWritable(_oscalls.OsCalls):
+    """What os.access answers for a file the process may not write (root is never refused, so it is simulated)."""
+
+    def access(self, path: str, mode: int) -> bool:
+        return mode != os.W_OK and super().access(path, mode)
+
+
+class _AccessFails(_oscalls.OsCalls):
+    def access(self, path: str, mode: int) -> bool:
+        raise OSError(errno.EIO, "Input/output error")
+
+
+@pytest.mark.clause("CREATE.8")
+def test_a_file_the_caller_may_not_write_is_not_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "theirs.bin"
+    path.write_bytes(b"keep")
+    with _oscalls.installed(_NotWritable()), pytest.raises(PermissionError, match="may not write") as info:
+        memmapref.create(path, np.uint8, (3,))
+    assert isinstance(info.value, memmapref.MemmapError)
+    assert path.read_bytes() == b"keep" and sorted(os.listdir(tmp_path)) == ["theirs.bin"]
+    with _oscalls.installed(_NotWritable()):
+        memmapref.create(tmp_path / "new.bin", np.uint8, (3,)).close()
+
+
+@pytest.mark.clause("CREATE.8", "FAULT.11")
+def test_a_failed_permission_check_is_a_typed_error(tmp_path: Path) -> None:
+    with _oscalls.installed(_AccessFails()), pytest.raises(OSError, match="permissions") as info:
+        memmapref.create(tmp_path / "a.bin", np.uint8, (3,))
+    assert info.value.errno == errno.EIO and os.listdir(tmp_path) == []

@@ -53,6 +53,10 @@ class _ArrayHandle:
         self.array = None
 
 
+_FLOAT_SHAPES = (
+    "in modes 'r' and 'c' a float shape such as (20.0, 20.0) goes into the size arithmetic and is refused by "
+    "mmap with ValueError ('mmap length is greater than file size'), not TypeError"
+)
 _NO_REDUCTIONS = "no reductions of its own: np.mean over a file truncated while mapped dies of SIGBUS"
 _NUMPY_GROWS = "numpy.memmap in mode 'r+' extends a file shorter than offset + nbytes with zeros instead of refusing it"
 
@@ -88,6 +92,7 @@ class _NumpyMemmap:
         "ARGS.7": "np.memmap has one entry point: mode='w+' where an existing file was meant to be opened "
         "recreates it, zero-filled",
         "FAULT.2": _NUMPY_GROWS,
+        "ARGS.1": _FLOAT_SHAPES,
         "ARGS.2": "in modes 'r' and 'c' a negative shape entry reaches mmap, which raises OverflowError, not "
         "ValueError",
         "FAULT.6": "shape=None with the offset past the end by whole items raises OverflowError ('memory mapped "
@@ -102,7 +107,7 @@ class _NumpyMemmap:
         if _NUMPY_2
         else {
             "ARGS.2": "a negative shape entry raises OverflowError on numpy 1.x, not ValueError",
-            "ARGS.1": _LIST_SHAPES,
+            "ARGS.1": f"{_FLOAT_SHAPES}; and {_LIST_SHAPES}",
             "HANDLE.2": _LIST_SHAPES,
         }
     )

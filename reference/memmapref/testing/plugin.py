@@ -55,13 +55,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(id, ...): the SPEC.md clause(s) this test checks")
+    examples = config.getoption("examples")
     try:
         profiles.load(config.getoption("hypothesis_profile", None))
+        if examples is not None:
+            profiles.override(examples)
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
-    examples = config.getoption("examples")
-    if examples is not None:
-        profiles.override(examples)
     specs = config.getoption("impl") or BUNDLED
     try:
         targets = {spec: load(spec) for spec in specs}

@@ -75,3 +75,4 @@ def override(examples: int) -> None:
         raise ValueError(f"got --examples {examples}; expected a positive count; fix: e.g. --examples 100")
     settings.register_profile("memmapref-examples", parent=settings(), max_examples=examples)
     settings.load_profile("memmapref-examples")
+    _active[0] = f"{_active[0]} with {examples} examples"

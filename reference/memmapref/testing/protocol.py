@@ -32,8 +32,6 @@ from typing import Any, Protocol
 import numpy as np
 import pytest
 
-from .clauses import CLAUSES
-
 
 class Handle(Protocol):
     array: Any
@@ -289,6 +287,3 @@ def npy_data_offset(path: Any) -> int:
         return 10 + int.from_bytes(head[8:10], "little")
     return 12 + int.from_bytes(head[8:12], "little")
 
-
-def known_clause(clause_id: str) -> bool:
-    return clause_id in CLAUSES

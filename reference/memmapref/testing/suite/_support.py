@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +48,6 @@ def unchanged(before: FileState, path: Path) -> None:
     assert after == before, f"the file changed: before {before}, after {after}"
 
 
-def expect_builtin(exc: BaseException, *classes: type[BaseException]) -> None:
-    assert isinstance(exc, classes), (
-        f"got {type(exc).__name__}: {exc}; expected a subclass of {' or '.join(c.__name__ for c in classes)}"
-    )
-
-
 def raises_builtin(classes: tuple[type[BaseException], ...], call: Any, *args: Any, **kwargs: Any) -> BaseException:
     """Call and demand an exception of one of the built-in ``classes`` (ERR.1); return it."""
     try:
@@ -79,6 +72,3 @@ def same_bytes(got: np.ndarray[Any, Any], want: np.ndarray[Any, Any], order: str
     assert got.shape == want.shape, f"shape {got.shape} != {want.shape}"
     assert got.tobytes(order=order) == want.tobytes(order=order), "contents differ"  # type: ignore[arg-type]
 
-
-def file_size(path: Path) -> int:
-    return os.stat(path).st_size

@@ -1,0 +1,70 @@
+"""The adapter, capabilities, snippets and the oracle's own checks."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memmapref.testing.implementations import reference
+from memmapref.testing.oracle import FileState, read_array
+from memmapref.testing.protocol import Adapter, Capabilities, literal, load, npy_data_offset
+
+
+def test_capabilities_from_a_dict_an_instance_or_nothing() -> None:
+    assert Capabilities.of(None) == Capabilities()
+    given = Capabilities(offsets=False)
+    assert Capabilities.of(given) is given
+    assert Capabilities.of({"modes": ["r"], "orders": ("C",)}) == Capabilities(
+        modes=frozenset({"r"}), orders=frozenset({"C"})
+    )
+    with pytest.raises(ValueError, match="capability names"):
+        Capabilities.of({"mmap_speed": 3})
+
+
+def test_load_calls_a_factory() -> None:
+    assert load("memmapref.testing.implementations:_Reference").name == "memmapref"
+
+
+def test_literals_rebuild_their_values() -> None:
+    for value in [np.arange(3, dtype=">i2"), np.float32(1.5), math.inf, (1,), [1, 2], ..., slice(1, None, -1)]:
+        rebuilt = eval(literal(value), {"np": np})  # the snippet is Python source by design
+        if isinstance(value, np.ndarray):
+            assert rebuilt.tobytes() == value.tobytes() and rebuilt.dtype == value.dtype
+        else:
+            assert rebuilt == value or repr(rebuilt) == repr(value)
+    assert literal(np.float64) == "np.float64" and literal(object) == "object"
+    assert literal(np.dtype([("a", "<i4")])) == "[('a', '<i4')]"
+
+
+def test_snippet_without_a_spec_and_handles_it_did_not_make(tmp_path: Path) -> None:
+    adapter = Adapter(reference)
+    adapter.begin(str(tmp_path))
+    assert repr(adapter) == "<Adapter for memmapref>"
+    assert adapter.name_of(object()) == "h"
+    assert "impl = ...  # the implementation 'memmapref'" in adapter.snippet()
+    assert adapter._path("/elsewhere/x.bin") == "/elsewhere/x.bin"
+
+
+def test_npy_data_offsets(tmp_path: Path) -> None:
+    path = tmp_path / "a.npy"
+    np.save(path, np.zeros(3))
+    assert npy_data_offset(path) == path.stat().st_size - 24
+    version2 = tmp_path / "b.npy"
+    version2.write_bytes(b"\x93NUMPY\x02\x00" + (6).to_bytes(4, "little") + b"{}    ")
+    assert npy_data_offset(version2) == 18
+    (tmp_path / "c.npy").write_bytes(b"not numpy")
+    with pytest.raises(ValueError, match="magic"):
+        npy_data_offset(tmp_path / "c.npy")
+
+
+def test_oracle_refuses_a_short_file_and_describes_a_directory(tmp_path: Path) -> None:
+    path = tmp_path / "a.bin"
+    path.write_bytes(bytes(8))
+    with pytest.raises(ValueError, match="holds 8 bytes"):
+        read_array(path, np.float64, (2,))
+    state = FileState.of(tmp_path)
+    assert state.exists and state.sha256 == ""
+    assert not FileState.of(tmp_path / "missing").exists
