@@ -69,8 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     assert suite is not None and suite.origin is not None
     report = Path(args.report)
     report_json = report / "report.json"
-    if report_json.exists():
-        report_json.unlink()
+    report_json.unlink(missing_ok=True)
     pytest_args = [
         suite.origin,
         "-c",
@@ -93,8 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pytest_args += ["--impl", spec]
     if args.examples is not None:
         pytest_args += ["--examples", str(args.examples)]
-    if args.keyword:
-        pytest_args += ["-k", args.keyword]
+    pytest_args += ["-k", args.keyword or ""]  # an empty expression selects every test
     workers = args.workers if args.workers is not None else "auto"
     if workers != "0" and importlib.util.find_spec("xdist") is not None:
         pytest_args += ["-n", workers]

@@ -82,3 +82,11 @@ def test_xdist_gives_the_serial_verdicts(tmp_path: Path) -> None:
         table = _report(folder)["implementations"]
         verdicts[workers] = {impl: {c: row["verdict"] for c, row in rows.items()} for impl, rows in table.items()}
     assert verdicts["0"] == verdicts["2"]
+
+
+@pytest.mark.subprocess
+def test_a_selection_that_runs_nothing_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "report.json").write_text("{}")  # a stale report from an earlier run must not count
+    done = _check(tmp_path, "-n", "0", "-k", "no_test_is_called_this")
+    assert done.returncode == 2 and "did not run" in done.stderr

@@ -11,6 +11,7 @@ import pytest
 from memmapref.testing.implementations import reference
 from memmapref.testing.oracle import FileState, read_array
 from memmapref.testing.protocol import Adapter, Capabilities, literal, load, npy_data_offset
+from memmapref.testing.suite import HandleTests, StateMachineTests
 
 
 def test_capabilities_from_a_dict_an_instance_or_nothing() -> None:
@@ -68,3 +69,21 @@ def test_oracle_refuses_a_short_file_and_describes_a_directory(tmp_path: Path) -
     state = FileState.of(tmp_path)
     assert state.exists and state.sha256 == ""
     assert not FileState.of(tmp_path / "missing").exists
+
+
+class _LimitedReference:
+    """The reference, declared without mode 'c' and order 'F': the suite must stay within what it offers."""
+
+    name = "limited"
+    capabilities = Capabilities(modes=frozenset({"r", "r+"}), orders=frozenset({"C"}))
+    create = staticmethod(reference.create)
+    open = staticmethod(reference.open)
+
+
+def test_state_machine_keeps_to_the_capabilities(tmp_path: Path) -> None:
+    StateMachineTests().test_interleaved_operations(Adapter(_LimitedReference()), tmp_path)
+
+
+def test_views_after_close_needs_an_import_spec(tmp_path: Path) -> None:
+    with pytest.raises(pytest.skip.Exception, match="import spec"):
+        HandleTests().test_views_stay_valid_after_close(Adapter(reference), tmp_path)

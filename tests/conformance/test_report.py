@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from memmapref.testing.report import Record, gate, render_markdown, render_text, verdicts
+import pytest
+
+from memmapref.testing.report import Record, Reporter, gate, render_markdown, render_text, verdicts
 
 
 def _record(clauses: list[str], outcome: str, impl: str = "x", message: str = "", snippet: str = "") -> Record:
@@ -36,3 +38,23 @@ def test_gate_ignores_should_clauses_and_confirmed_deviations() -> None:
     records = [_record(["REDUCE.2"], "failed"), _record(["OPEN.3"], "xfailed")]
     table = verdicts(records, {"x": {"OPEN.3": "declared"}})
     assert gate(table) is True
+
+
+class _Report:
+    def __init__(self, properties: list[tuple[str, object]]) -> None:
+        self.user_properties = properties
+
+
+def test_reporter_ignores_other_plugins_properties_and_fails_a_run_with_a_stale_deviation() -> None:
+    reporter = Reporter(config=None)  # type: ignore[arg-type]
+    reporter.pytest_runtest_logreport(_Report([("someone-else", "x")]))  # type: ignore[arg-type]
+    assert reporter.records == []
+    reporter.records = [_record(["OPEN.4"], "passed")]
+    reporter.deviations = {"x": {"OPEN.4": "no longer true"}}
+
+    class Session:
+        exitstatus = pytest.ExitCode.OK
+
+    session = Session()
+    reporter.pytest_sessionfinish(session, pytest.ExitCode.OK)  # type: ignore[arg-type]
+    assert session.exitstatus == pytest.ExitCode.TESTS_FAILED

@@ -45,9 +45,7 @@ class _ArrayHandle:
         self.array = array
 
     def flush(self) -> None:
-        flush = getattr(self.array, "flush", None)
-        if flush is not None:
-            flush()
+        self.array.flush()
 
     def close(self) -> None:
         self.array = None

@@ -37,7 +37,7 @@ def run_python(
     imports the same memmapref as the parent.
     """
 
-    def limit() -> None:  # runs in the child between fork and exec
+    def limit() -> None:  # pragma: no cover -- runs in the child between fork and exec, unmeasured
         if data_limit is not None:
             resource.setrlimit(resource.RLIMIT_DATA, (data_limit, data_limit))
 

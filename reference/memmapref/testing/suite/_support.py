@@ -56,14 +56,8 @@ def raises_builtin(classes: tuple[type[BaseException], ...], call: Any, *args: A
         return exc
     except Exception as exc:
         pytest.fail(f"got {type(exc).__name__}: {exc}; expected {' or '.join(c.__name__ for c in classes)}")
-    _release(result)
+    result.close()
     pytest.fail(f"got a result ({type(result).__name__}); expected {' or '.join(c.__name__ for c in classes)}")
-
-
-def _release(handle: Any) -> None:
-    close = getattr(handle, "close", None)
-    if close is not None:
-        close()
 
 
 def same_bytes(got: np.ndarray[Any, Any], want: np.ndarray[Any, Any], order: str = "C") -> None:

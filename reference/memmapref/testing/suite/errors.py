@@ -75,9 +75,7 @@ def _call_and_capture(call: Any, *args: Any, **kwargs: Any) -> BaseException | N
         handle = _call_quietly(call, *args, **kwargs)
     except Exception as exc:
         return exc
-    close = getattr(handle, "close", None)
-    if close is not None:
-        close()
+    handle.close()
     return None
 
 
