@@ -157,8 +157,7 @@ def flush_error(exc: OSError, path: str) -> FlushError:
     msg = message(
         f"{reason} while flushing {path!r}",
         "the mapped data to reach the file",
-        "treat the data written since the last successful flush as lost; "
-        "recreate the file from a source you trust",
+        "treat the data written since the last successful flush as lost; recreate the file from a source you trust",
     )
     return FlushError(code, msg, path)
 
