@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import assume
 
+from .. import strategies as mst
 from ..oracle import FileState
 from ..protocol import Adapter
 
@@ -31,6 +32,16 @@ def needs_empty_arrays(impl: Adapter, shape: tuple[int, ...]) -> None:
     The implementation's own CREATE.1 and OPEN.3 tests still try empty arrays.
     """
     assume(impl.capabilities.empty_arrays or all(shape))
+
+
+def draw_layout(
+    impl: Adapter, data: Any, dtype: np.dtype[Any], shape: tuple[int, ...]
+) -> tuple[int, str, np.ndarray[Any, Any]]:
+    """An offset and an order the implementation supports, and values to store."""
+    needs_empty_arrays(impl, shape)
+    offset = data.draw(mst.offsets_for(impl.capabilities))
+    order = data.draw(mst.orders_for(impl.capabilities))
+    return offset, order, data.draw(mst.arrays(dtype, shape))
 
 
 def nbytes(dtype: Any, shape: tuple[int, ...]) -> int:
@@ -65,4 +76,3 @@ def same_bytes(got: np.ndarray[Any, Any], want: np.ndarray[Any, Any], order: str
     assert got.dtype == want.dtype, f"dtype {got.dtype} != {want.dtype}"
     assert got.shape == want.shape, f"shape {got.shape} != {want.shape}"
     assert got.tobytes(order=order) == want.tobytes(order=order), "contents differ"  # type: ignore[arg-type]
-

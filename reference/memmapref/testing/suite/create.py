@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from .. import strategies as mst
 from ..oracle import read_array, read_bytes
 from ..protocol import Adapter
-from ._support import fresh_file, nbytes, needs_empty_arrays, same_bytes
+from ._support import draw_layout, fresh_file, nbytes, needs_empty_arrays, same_bytes
 
 
 class CreateTests:
@@ -76,10 +76,7 @@ class CreateTests:
     def test_layout_matches_the_oracle(
         self, impl: Adapter, tmp_path: Path, dtype: np.dtype[Any], shape: tuple[int, ...], data: Any
     ) -> None:
-        needs_empty_arrays(impl, shape)
-        offset = data.draw(mst.offsets_for(impl.capabilities))
-        order = data.draw(mst.orders_for(impl.capabilities))
-        values = data.draw(mst.arrays(dtype, shape))
+        offset, order, values = draw_layout(impl, data, dtype, shape)
         path = fresh_file(impl, tmp_path)
         handle = impl.create(path, dtype, shape, offset=offset, order=order)
         array = np.asarray(handle.array)

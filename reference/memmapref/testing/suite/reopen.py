@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from .. import strategies as mst
 from ..oracle import FileState, array_bytes
 from ..protocol import Adapter
-from ._support import fresh_file, needs_empty_arrays, raises_builtin, same_bytes, unchanged, write_raw
+from ._support import draw_layout, fresh_file, needs_empty_arrays, raises_builtin, same_bytes, unchanged, write_raw
 
 
 class ReopenTests:
@@ -23,10 +23,7 @@ class ReopenTests:
     def test_round_trip(
         self, impl: Adapter, tmp_path: Path, dtype: np.dtype[Any], shape: tuple[int, ...], data: Any
     ) -> None:
-        needs_empty_arrays(impl, shape)
-        offset = data.draw(mst.offsets_for(impl.capabilities))
-        order = data.draw(mst.orders_for(impl.capabilities))
-        values = data.draw(mst.arrays(dtype, shape))
+        offset, order, values = draw_layout(impl, data, dtype, shape)
         spelled = data.draw(mst.spelled(shape))
         path = fresh_file(impl, tmp_path)
         handle = impl.create(path, dtype, spelled, offset=offset, order=order)
