@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from faultcalls import open_under
+from leaks import open_under
 
 _SHM = Path("/dev/shm")
 

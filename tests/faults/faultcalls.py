@@ -9,7 +9,6 @@ every run that the failure became a typed error and left nothing behind.
 from __future__ import annotations
 
 import errno
-import gc
 import mmap
 import os
 from collections.abc import Callable, Iterator
@@ -297,34 +296,6 @@ def release(run: Run, ctx: dict[str, Any]) -> None:
     forget_traceback(run.error)
     run.handles.clear()
     ctx.pop("handle", None)
-
-
-def open_under(root: Path) -> list[str]:
-    """Descriptors and mappings of files under ``root`` that this process holds.
-
-    Collects garbage only when something is found, so that only a real leak
-    costs a full collection.
-    """
-    found = _open_under(root)
-    if found:
-        gc.collect()
-        found = _open_under(root)
-    return found
-
-
-def _open_under(root: Path) -> list[str]:
-    prefix = str(root)
-    found = []
-    for entry in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{entry}")
-        except OSError:
-            continue
-        if target.startswith(prefix):
-            found.append(f"fd {entry} -> {target}")
-    with open("/proc/self/maps") as maps:
-        found += [f"mapping of {line.split(maxsplit=5)[-1].strip()}" for line in maps if prefix in line]
-    return found
 
 
 def forget_traceback(exc: BaseException | None) -> None:

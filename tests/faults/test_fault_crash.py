@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 from crashmodel import CrashModel, Device, Fate, PowerCut, devices, fates, restart
-from faultcalls import FailingCalls, forget_traceback, open_under
+from faultcalls import FailingCalls, forget_traceback
 from hypothesis import given
 from hypothesis import strategies as st
+from leaks import open_under
 
 import memmapref
 from memmapref import _oscalls

@@ -24,13 +24,13 @@ from faultcalls import (
     Scenario,
     count_calls,
     forget_traceback,
-    open_under,
     release,
     run_scenario,
     seam,
 )
 from hypothesis import given
 from hypothesis import strategies as st
+from leaks import open_under
 
 import memmapref
 from memmapref.errors import FlushError, MemmapError, MemmapOSError
