@@ -160,6 +160,12 @@ class ReductionTests:
         assert _check_mean(impl, tmp_path, values, index)
         _check_filtered_sum(impl, tmp_path, values, threshold)
 
+    @pytest.mark.clause("MEAN.3")
+    def test_where_numpy_overflows_the_clause_does_not_apply(self, impl: Adapter, tmp_path: Path) -> None:
+        # numpy accumulates float32 in float32: the sum of two items near the maximum is inf.
+        values = np.array([3e38, 3e38], dtype=np.float32)
+        assert not _check_mean(impl, tmp_path, values, slice(None))
+
     @pytest.mark.clause("FSUM.3", "FSUM.4", "FSUM.5")
     def test_threshold_edges(self, impl: Adapter, tmp_path: Path) -> None:
         values = np.array([1.0, 2.0, 2.0, math.nan, math.inf, -math.inf, 3.0])
