@@ -286,4 +286,3 @@ def npy_data_offset(path: Any) -> int:
     if head[6] == 1:
         return 10 + int.from_bytes(head[8:10], "little")
     return 12 + int.from_bytes(head[8:12], "little")
-
