@@ -17,7 +17,7 @@ import pytest
 from memmapref.testing import implementations
 from memmapref.testing.protocol import Adapter, Capabilities
 from memmapref.testing.subproc import Outcome
-from memmapref.testing.suite import faults
+from memmapref.testing.suite import _support
 from memmapref.testing.suite.faults import FaultTests
 
 SPEC = "memmapref.testing.implementations:reference"
@@ -30,7 +30,7 @@ def _canned(monkeypatch: pytest.MonkeyPatch, outcome: Outcome) -> list[str]:
         seen.append(code)
         return outcome
 
-    monkeypatch.setattr(faults, "run_python", fake)
+    monkeypatch.setattr(_support, "run_python", fake)
     return seen
 
 

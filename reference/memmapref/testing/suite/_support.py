@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from hypothesis import assume
 from .. import strategies as mst
 from ..oracle import FileState
 from ..protocol import Adapter
+from ..subproc import Outcome, run_python
 
 _counter = itertools.count()
 
@@ -76,3 +78,42 @@ def same_bytes(got: np.ndarray[Any, Any], want: np.ndarray[Any, Any], order: str
     assert got.dtype == want.dtype, f"dtype {got.dtype} != {want.dtype}"
     assert got.shape == want.shape, f"shape {got.shape} != {want.shape}"
     assert got.tobytes(order=order) == want.tobytes(order=order), "contents differ"  # type: ignore[arg-type]
+
+
+def run_in_child(impl: Adapter, body: str, *, before_imports: str = "") -> Outcome:
+    """Run ``body`` in a child that has the implementation as ``impl`` and a ``report(call)`` helper.
+
+    ``before_imports`` runs first, while the child has a single thread.
+    """
+    if impl.spec is None:
+        pytest.skip("not applicable: the child process needs an import spec (--impl MODULE:ATTR)")
+    code = (
+        before_imports
+        + f"""
+import json, mmap, os, sys
+import numpy as np
+from memmapref.testing.protocol import Adapter, load
+impl = Adapter(load({impl.spec!r}), spec={impl.spec!r})
+
+def report(call):
+    try:
+        value = call()
+    except Exception as exc:
+        print(json.dumps({{"error": type(exc).__name__, "mro": [c.__name__ for c in type(exc).__mro__],
+                          "errno": getattr(exc, "errno", None), "message": str(exc)[:500]}}), flush=True)
+    else:
+        print(json.dumps({{"value": value}}), flush=True)
+"""
+        + body
+    )
+    impl.note(code.strip())
+    return run_python(code)
+
+
+def child_reports(outcome: Outcome) -> list[dict[str, Any]]:
+    if outcome.returncode != 0:
+        pytest.fail(
+            f"the child died ({outcome.signal or f'exit status {outcome.returncode}'}) instead of raising:\n"
+            f"{outcome.stdout[-1000:]}\n{outcome.stderr[-2000:]}"
+        )
+    return [json.loads(line) for line in outcome.stdout.splitlines() if line.startswith("{")]

@@ -7,7 +7,6 @@ project's ``tests/faults``.
 
 from __future__ import annotations
 
-import json
 import math
 import mmap
 import os
@@ -23,8 +22,7 @@ from hypothesis import strategies as st
 from .. import strategies as mst
 from ..oracle import FileState, read_array
 from ..protocol import Adapter
-from ..subproc import Outcome, run_python
-from ._support import fresh_file, raises_builtin, same_bytes, unchanged
+from ._support import child_reports, fresh_file, raises_builtin, run_in_child, same_bytes, unchanged
 
 # Large enough that the data spans pages that are wholly past a truncated end.
 _CHILD_ITEMS = 16 * mmap.PAGESIZE // 8
@@ -108,45 +106,6 @@ def _patch(impl: Adapter, path: Path, at: int, data: bytes) -> None:
 
 def _modes(impl: Adapter, *wanted: str) -> list[str]:
     return [m for m in wanted if m in impl.capabilities.modes]
-
-
-def _child(impl: Adapter, body: str, *, before_imports: str = "") -> Outcome:
-    """Run ``body`` in a child that has the implementation as ``impl`` and a ``report(call)`` helper.
-
-    ``before_imports`` runs first, while the child has a single thread.
-    """
-    if impl.spec is None:
-        pytest.skip("not applicable: the child process needs an import spec (--impl MODULE:ATTR)")
-    code = (
-        before_imports
-        + f"""
-import json, mmap, os, sys
-import numpy as np
-from memmapref.testing.protocol import Adapter, load
-impl = Adapter(load({impl.spec!r}), spec={impl.spec!r})
-
-def report(call):
-    try:
-        value = call()
-    except Exception as exc:
-        print(json.dumps({{"error": type(exc).__name__, "mro": [c.__name__ for c in type(exc).__mro__],
-                          "errno": getattr(exc, "errno", None), "message": str(exc)[:500]}}), flush=True)
-    else:
-        print(json.dumps({{"value": value}}), flush=True)
-"""
-        + body
-    )
-    impl.note(code.strip())
-    return run_python(code)
-
-
-def _reports(outcome: Outcome) -> list[dict[str, Any]]:
-    if outcome.returncode != 0:
-        pytest.fail(
-            f"the child died ({outcome.signal or f'exit status {outcome.returncode}'}) instead of raising:\n"
-            f"{outcome.stdout[-1000:]}\n{outcome.stderr[-2000:]}"
-        )
-    return [json.loads(line) for line in outcome.stdout.splitlines() if line.startswith("{")]
 
 
 class FaultTests:
@@ -336,7 +295,7 @@ class FaultTests:
     @pytest.mark.subprocess
     def test_reductions_over_a_file_truncated_while_mapped(self, impl: Adapter, tmp_path: Path) -> None:
         path = fresh_file(impl, tmp_path)
-        outcome = _child(
+        outcome = run_in_child(
             impl,
             f"""
 PATH = {str(path)!r}
@@ -354,7 +313,7 @@ report(lambda: float(impl.slice_mean(h, ...)))
 report(lambda: float(impl.filtered_sum(h, 3.0)))
 """,
         )
-        for got in _reports(outcome):
+        for got in child_reports(outcome):
             assert {"ValueError", "OSError"} & set(got.get("mro", [])), (
                 f"got {got}; expected ValueError or OSError from a reduction over a truncated file"
             )
@@ -363,7 +322,7 @@ report(lambda: float(impl.filtered_sum(h, 3.0)))
     @pytest.mark.subprocess
     def test_a_process_mapping_the_old_file_during_create(self, impl: Adapter, tmp_path: Path) -> None:
         path = fresh_file(impl, tmp_path)
-        outcome = _child(
+        outcome = run_in_child(
             impl,
             f"""
 PATH = {str(path)!r}
@@ -379,7 +338,7 @@ os.waitpid(pid, 0)
 report(lambda: float(np.asarray(reader.array).sum()))
 """,
         )
-        (got,) = _reports(outcome)
+        (got,) = child_reports(outcome)
         assert got == {"value": float(_CHILD_ITEMS)}, f"got {got}; the reader of the old file lost its data"
 
     @pytest.mark.clause("CREATE.5")
@@ -389,7 +348,7 @@ report(lambda: float(np.asarray(reader.array).sum()))
         limit = 64 << 10
         # RLIMIT_FSIZE makes any write or extension past `limit` fail with EFBIG (SIGXFSZ ignored):
         # a create of a larger file fails, whatever the implementation.
-        outcome = _child(
+        outcome = run_in_child(
             impl,
             f"""
 import hashlib, resource, signal
@@ -408,7 +367,7 @@ resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 report(lambda: {{"unchanged": state() == before, "listing": sorted(os.listdir(os.path.dirname(PATH)))}})
 """,
         )
-        failed, after = _reports(outcome)
+        failed, after = child_reports(outcome)
         if "error" not in failed:
             pytest.skip(f"not applicable: create succeeded beyond RLIMIT_FSIZE ({failed})")
         assert after == {"value": {"unchanged": True, "listing": [path.name]}}, (
@@ -434,7 +393,7 @@ if libc.mount(b"none", b"/", None, 0x4000 | (1 << 18), None) != 0:  # MS_REC | M
 if libc.mount(b"none", {str(mount).encode()!r}, b"tmpfs", 0, b"size=1m") != 0:
     give_up("mount a 1 MiB tmpfs")
 """
-        outcome = _child(
+        outcome = run_in_child(
             impl,
             f"""
 def fill():
@@ -447,5 +406,5 @@ report(fill)
         )
         if outcome.returncode == _SKIP:
             pytest.skip(f"not applicable here: needs a private tmpfs ({outcome.stdout.strip()})")
-        (got,) = _reports(outcome)
+        (got,) = child_reports(outcome)
         assert "OSError" in got.get("mro", []), f"got {got}; expected OSError (ENOSPC) from create"

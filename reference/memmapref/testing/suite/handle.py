@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +9,7 @@ import pytest
 
 from ..oracle import read_array
 from ..protocol import Adapter
-from ..subproc import run_python
-from ._support import fresh_file
+from ._support import child_reports, fresh_file, run_in_child
 
 
 class HandleTests:
@@ -40,28 +38,23 @@ class HandleTests:
     @pytest.mark.clause("HANDLE.5")
     @pytest.mark.subprocess
     def test_views_stay_valid_after_close(self, impl: Adapter, tmp_path: Path) -> None:
-        if impl.spec is None:
-            pytest.skip("not applicable: the child process needs an import spec (--impl MODULE:ATTR)")
         path = fresh_file(impl, tmp_path)
         # Crash-prone for implementations that unmap under live views: run it in a child.
-        code = f"""
-import gc, json
-import numpy as np
-from memmapref.testing.protocol import load
-impl = load({impl.spec!r})
+        outcome = run_in_child(
+            impl,
+            f"""
+import gc
 h = impl.create({str(path)!r}, np.float64, (4096,))
 h.array[:] = np.arange(4096.0)
-h.flush()
+impl.flush(h)
 view = h.array[100:110]
 strided = np.asarray(h.array)[::1000]
-h.close()
+impl.close(h)
 gc.collect()
-print(json.dumps([float(view.sum()), strided.tolist()]))
-"""
-        impl.note(code.strip())
-        outcome = run_python(code)
-        died = outcome.signal or outcome.returncode
-        assert outcome.returncode == 0, f"the child died ({died}) reading views after close:\n{outcome.stderr[-2000:]}"
-        view_sum, strided = json.loads(outcome.stdout)
-        assert view_sum == float(sum(range(100, 110)))
-        assert strided == [0.0, 1000.0, 2000.0, 3000.0, 4000.0]
+report(lambda: [float(view.sum()), strided.tolist()])
+""",
+        )
+        (got,) = child_reports(outcome)
+        assert got == {"value": [float(sum(range(100, 110))), [0.0, 1000.0, 2000.0, 3000.0, 4000.0]]}, (
+            f"views read after close gave {got}"
+        )
