@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import mmap
 import operator
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,13 +23,13 @@ from numpy.lib.format import open_memmap
 
 import memmapref
 
-from .protocol import Capabilities
+from .protocol import Capabilities, Deviation
 
 
 class _Reference:
     name = "memmapref"
     capabilities = Capabilities()
-    deviations: ClassVar[dict[str, str]] = {}
+    deviations: ClassVar[dict[str, str | Deviation]] = {}
     create = staticmethod(memmapref.create)
     open = staticmethod(memmapref.open)
     slice_mean = staticmethod(memmapref.slice_mean)
@@ -71,8 +72,8 @@ _ISSUE_28334 = (
 
 class _NumpyMemmap:
     name = "numpy.memmap"
-    capabilities = Capabilities(close_releases=False, empty_arrays=_NUMPY_2_2)
-    deviations: ClassVar[dict[str, str]] = {
+    capabilities = Capabilities(empty_arrays=_NUMPY_2_2)
+    deviations: ClassVar[dict[str, str | Deviation]] = {
         "CREATE.1": "mode 'w+' with a zero-size shape leaves a 1-byte file on numpy 2.2 and later (numpy "
         "writes one byte to extend the file; numpy pull request 27723); older numpy raises ValueError "
         "('cannot mmap an empty file')",
@@ -98,6 +99,19 @@ class _NumpyMemmap:
         "FAULT.9": _NO_REDUCTIONS,
         "ARGS.9": "the file is extended before the shape is validated: a float shape in 'r+' raises TypeError "
         "after the file has grown",
+        "ERR.1": Deviation(
+            "a negative offset or shape entry raises OverflowError ('memory mapped offset/length must be "
+            "positive'), which `except ValueError` does not catch; in modes 'r' and 'c' a float shape raises "
+            "ValueError from mmap ('mmap length is greater than file size'), not TypeError",
+            match=r"got (OverflowError: memory mapped (offset|length) must be positive"
+            r"|ValueError: mmap length is greater than file size)",
+        ),
+        "ERR.3": Deviation(
+            "a failed call changes the file: create (mode 'w+') truncates the old file before any argument is "
+            "checked; open in 'r+' grows the file before a float shape or offset is refused; mode='w+' given to "
+            "open recreates the file zero-filled",
+            match="the file changed",
+        ),
     }
     # Version-specific findings are merged in one expression, so that each numpy measures full coverage.
     deviations.update(
@@ -135,7 +149,7 @@ class _NpyMemmap:
 
     name = "numpy .npy memmap"
     capabilities = Capabilities(file_format="npy", offsets=False)
-    deviations: ClassVar[dict[str, str]] = {
+    deviations: ClassVar[dict[str, str | Deviation]] = {
         "ARGS.4": "the dtype is checked against the header, so a dtype numpy cannot map (object) is reported "
         "as a header mismatch (ValueError), not a TypeError",
         "ARGS.7": "np.load(path, mmap_mode='w+') passes the mode on to open_memmap, which truncates the file "
@@ -151,6 +165,13 @@ class _NpyMemmap:
         "CREATE.4": "open_memmap(mode='w+') extends the file sparsely: SIGBUS on a full disk",
         "CREATE.5": "open_memmap(mode='w+') opens with 'w+b', which truncates the old file before anything can fail",
         "CREATE.7": "the old file is truncated in place: another process mapping it gets SIGBUS",
+        "ERR.1": Deviation(
+            "np.load(mmap_mode='w+') fails with TypeError ('object of type 'NoneType' has no len()': no shape "
+            "to create), not ValueError; dtype=object is refused with ValueError (a header mismatch on open, "
+            '"Array can\'t be memory-mapped" on create), not TypeError',
+            match=r"got (TypeError: object of type 'NoneType' has no len"
+            r"|ValueError: .*(header says dtype|Python objects in dtype))",
+        ),
     }
     # numpy 2 writes shape entries with their repr, np.int64(3), which its own header parser refuses.
     deviations.update({"HANDLE.2": _ISSUE_28334} if _NUMPY_2 else {})
@@ -161,7 +182,12 @@ class _NpyMemmap:
             raise ValueError(f"got order {order!r}; expected 'C' or 'F'; fix: pass order='C' or 'F'")
         # The .npy writer needs a tuple; passing the caller's entries unchanged keeps numpy's own behaviour.
         dims = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
-        return _ArrayHandle(open_memmap(path, mode="w+", dtype=dtype, shape=dims, fortran_order=order == "F"))
+        with warnings.catch_warnings():
+            # A header numpy must write as version 3.0 (non-ASCII field names) comes with a note that
+            # numpy < 1.17 cannot read it: information for the user, not a failure of the call.
+            warnings.filterwarnings("ignore", "Stored array in format 3.0", UserWarning)
+            array = open_memmap(path, mode="w+", dtype=dtype, shape=dims, fortran_order=order == "F")
+        return _ArrayHandle(array)
 
     def open(
         self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
@@ -216,7 +242,7 @@ class _RawMmap:
 
     name = "mmap + np.ndarray"
     capabilities = Capabilities()
-    deviations: ClassVar[dict[str, str]] = {
+    deviations: ClassVar[dict[str, str | Deviation]] = {
         "HANDLE.5": "close() closes the mmap object, and numpy holds no buffer export on it, so views taken "
         "earlier point at unmapped memory (a segfault on next access; numpy issue 9537)",
         "ARGS.2": "a negative shape reaches mmap, which raises OverflowError, not ValueError",
@@ -229,6 +255,16 @@ class _RawMmap:
         "CREATE.5": "the existing file is truncated before anything can fail",
         "CREATE.7": "the file is truncated in place: another process mapping it gets SIGBUS",
         "ARGS.9": "the file is truncated and extended before np.ndarray validates the shape",
+        "ERR.1": Deviation(
+            "bad arguments reach mmap or the mode table unchecked: OverflowError for a negative offset and for a "
+            "negative or overflowing shape, OSError(EINVAL) from truncate for a negative shape in create, "
+            "KeyError for an unknown mode; none is the ValueError the clause asks for",
+            match=r"got (OverflowError|OSError: \[Errno 22\]|KeyError)",
+        ),
+        "ERR.3": Deviation(
+            "create opens the path with 'w+b', which truncates the old file before any argument is checked",
+            match="the file changed",
+        ),
     }
 
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> _RawHandle:

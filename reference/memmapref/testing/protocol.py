@@ -12,8 +12,11 @@ Optional attributes:
 
 * ``slice_mean(handle, index)`` and ``filtered_sum(handle, threshold)``; where
   absent the suite uses the plain NumPy expressions on ``handle.array``;
-* ``deviations: dict[str, str]``: clause id -> reason, for clauses it knowingly
-  does not meet (reported as expected failures; one that passes is reported);
+* ``deviations: dict[str, str | Deviation]``: clause id -> reason, for clauses it
+  knowingly does not meet. A deviation is confirmed only by a failure of its own
+  clause (and, where the :class:`Deviation` says so, only in the test cases it
+  names and with a failure matching its pattern); every other failure in the
+  same test still fails its own clause;
 * ``capabilities``: a :class:`Capabilities` or a dict of its fields; a clause
   needing a missing capability is reported as not applicable.
 
@@ -23,11 +26,15 @@ example can be shown as a snippet that reproduces it.
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import math
 import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pytest
@@ -61,7 +68,6 @@ class Capabilities:
     orders: frozenset[str] = frozenset({"C", "F"})
     shape_none: bool = True  # open(..., shape=None) infers the length
     empty_arrays: bool = True  # arrays with a zero-length dimension can be created and opened
-    close_releases: bool = True  # close() is more than dropping a reference
 
     @classmethod
     def of(cls, value: Any) -> Capabilities:
@@ -78,6 +84,60 @@ class Capabilities:
             )
         given: dict[str, Any] = {k: frozenset(v) if k in ("modes", "orders") else v for k, v in value.items()}
         return cls(**given)
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A clause an implementation knowingly does not meet, and which failures confirm it.
+
+    ``cases``: ``fnmatch`` patterns of the test ids (``test_name[params]``) where the
+    deviation must happen; in those it is strict (a test that passes fails as stale).
+    Empty: any test of the clause may confirm it, and none has to.
+    ``match``: a regular expression the failure (``ExceptionType: message``) must
+    match (``re.search``); a failure of the clause that does not match is a failure.
+    """
+
+    reason: str
+    cases: tuple[str, ...] = ()
+    match: str | None = None
+
+    @classmethod
+    def of(cls, value: str | Deviation) -> Deviation:
+        return value if isinstance(value, Deviation) else cls(str(value))
+
+    def covers(self, test_id: str) -> bool:
+        return not self.cases or any(fnmatch.fnmatchcase(test_id, pattern) for pattern in self.cases)
+
+    def strict_for(self, test_id: str) -> bool:
+        return bool(self.cases) and self.covers(test_id)
+
+    def describes(self, failure: str) -> bool:
+        return self.match is None or re.search(self.match, failure) is not None
+
+
+class ImplementationAborted(RuntimeError):
+    """The implementation raised KeyboardInterrupt, SystemExit or another non-Exception inside a call."""
+
+
+class DeviationObserved(Exception):
+    """Ends one example (outside Hypothesis, the test) at a confirmed declared deviation."""
+
+    def __init__(self, clause: str) -> None:
+        super().__init__(f"declared deviation of {clause} observed")
+        self.clause = clause
+
+
+CLAUSE_ATTRIBUTE = "_memmapref_clause"
+SNIPPET_ATTRIBUTE = "_memmapref_snippet"
+
+
+def failure_text(exc: BaseException) -> str:
+    """``Type: first line of the message``: what a deviation's ``match`` is matched against."""
+    message = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {message[0] if message else ''}".strip()
+
+
+_T = TypeVar("_T")
 
 
 class StaleDeviationWarning(UserWarning):
@@ -154,9 +214,66 @@ class Adapter:
     def __post_init__(self) -> None:
         self.name: str = str(self.target.name)
         self.capabilities = Capabilities.of(getattr(self.target, "capabilities", None))
-        self.deviations: dict[str, str] = dict(getattr(self.target, "deviations", {}) or {})
+        self.deviations: dict[str, Deviation] = {
+            clause: Deviation.of(value) for clause, value in (getattr(self.target, "deviations", {}) or {}).items()
+        }
         self._handles = 0
         self._names: dict[int, str] = {}
+        self.test_id = ""
+        # clause -> (failure, snippet) of the first example that confirmed its declared deviation.
+        self.observed: dict[str, tuple[str, str]] = {}
+        # Why examples were rejected for a missing capability (the test is not applicable if all were).
+        self.inapplicable: list[str] = []
+        # Clauses a block of this test was about (Adapter.clause); a cited clause never entered was not exercised.
+        self.entered: set[str] = set()
+
+    # -- verdicts ---------------------------------------------------------------
+
+    @contextmanager
+    def clause(self, *clauses: str, keep_going: bool = False) -> Iterator[None]:
+        """Credit a failure inside the block to ``clauses`` (one, or several that state the same rule).
+
+        A failure that a clause's declared deviation describes confirms it; when it
+        confirms every clause named, the example ends (Hypothesis moves on to the next
+        one). Otherwise the failure is raised, tagged with the clauses it breaks and this
+        example's snippet, for the report. With ``keep_going``, a confirmed deviation ends
+        only the block, so that the checks after it still judge their own clauses.
+        """
+        self.entered.update(clauses)
+        try:
+            yield
+        except (Exception, pytest.fail.Exception) as exc:
+            if _passes_through(exc) or getattr(exc, CLAUSE_ATTRIBUTE, None):
+                raise
+            text = failure_text(exc)
+            broken = []
+            for clause in clauses:
+                if self.deviation_for(clause, text) is not None:
+                    self.observed.setdefault(clause, (text, self.snippet()))
+                else:
+                    broken.append(clause)
+            if not broken:
+                if keep_going:
+                    return
+                _end_example(clauses[0])
+            _tag(exc, tuple(broken), self.snippet())
+            raise
+
+    def deviation_for(self, clause: str, failure: str) -> Deviation | None:
+        """The declared deviation that ``failure`` of ``clause`` in this test confirms, if any."""
+        deviation = self.deviations.get(clause)
+        if deviation is not None and deviation.covers(self.test_id) and deviation.describes(failure):
+            return deviation
+        return None
+
+    def _call(self, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """Call into the implementation; an abort it raises becomes an ordinary, reportable failure."""
+        try:
+            return function(*args, **kwargs)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit) as exc:
+            raise ImplementationAborted(
+                f"{self.name} raised {type(exc).__name__}({exc}) inside {getattr(function, '__name__', function)}"
+            ) from exc
 
     # -- transcript -------------------------------------------------------------
 
@@ -183,6 +300,10 @@ class Adapter:
         root = getattr(self, "_root", None)
         return os.path.relpath(text, root) if root and text.startswith(root) else text
 
+    def relative(self, path: Any) -> str:
+        """``path`` as the snippet shows it: relative to the example's directory."""
+        return self._path(path)
+
     def name_of(self, handle: Any) -> str:
         """The variable name the snippet uses for ``handle``."""
         return self._names.get(id(handle), "h")
@@ -200,9 +321,14 @@ class Adapter:
             have = getattr(caps, key)
             ok = wanted in have if isinstance(have, frozenset) else have == wanted
             if not ok:
-                pytest.skip(
+                reason = (
                     f"not applicable: {self.name} has {key}={sorted(have) if isinstance(have, frozenset) else have!r}"
                 )
+                if _in_hypothesis():
+                    # One drawn value the implementation lacks rejects this example, not the whole test.
+                    self.inapplicable.append(reason)
+                    _reject()
+                pytest.skip(reason)
 
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
         if offset:
@@ -213,7 +339,7 @@ class Adapter:
             f"{var} = impl.create({self._path(path)!r}, {literal(dtype)}, {literal(shape)}, "
             f"offset={offset!r}, order={order!r})"
         )
-        handle = self.target.create(path, dtype, shape, offset=offset, order=order)
+        handle = self._call(self.target.create, path, dtype, shape, offset=offset, order=order)
         self._names[id(handle)] = var
         return handle
 
@@ -230,42 +356,47 @@ class Adapter:
             f"{var} = impl.open({self._path(path)!r}, {literal(dtype)}, {literal(shape)}, "
             f"mode={mode!r}, offset={offset!r}, order={order!r})"
         )
-        handle = self.target.open(path, dtype, shape, mode=mode, offset=offset, order=order)
+        handle = self._call(self.target.open, path, dtype, shape, mode=mode, offset=offset, order=order)
         self._names[id(handle)] = var
         return handle
 
     def write(self, handle: Any, index: Any, values: Any) -> None:
         self.note(f"{self.name_of(handle)}.array[{literal(index)}] = {literal(values)}")
-        handle.array[index] = values
+        array = handle.array
+
+        def assign() -> None:
+            array[index] = values
+
+        self._call(assign)
 
     def read(self, handle: Any) -> np.ndarray[Any, Any]:
         self.note(f"np.asarray({self.name_of(handle)}.array)")
-        return np.array(np.asarray(handle.array), copy=True)
+        return self._call(lambda: np.array(np.asarray(handle.array), copy=True))
 
     def flush(self, handle: Any) -> None:
         self.note(f"{self.name_of(handle)}.flush()")
-        handle.flush()
+        self._call(handle.flush)
 
     def close(self, handle: Any) -> None:
         self.note(f"{self.name_of(handle)}.close()")
-        handle.close()
+        self._call(handle.close)
 
     def slice_mean(self, handle: Any, index: Any) -> Any:
         own = getattr(self.target, "slice_mean", None)
         if own is not None:
             self.note(f"impl.slice_mean({self.name_of(handle)}, {literal(index)})")
-            return own(handle, index)
+            return self._call(own, handle, index)
         self.note(f"np.mean(np.asarray({self.name_of(handle)}.array)[{literal(index)}])")
-        return np.mean(np.asarray(handle.array)[index])
+        return self._call(lambda: np.mean(np.asarray(handle.array)[index]))
 
     def filtered_sum(self, handle: Any, threshold: Any) -> Any:
         own = getattr(self.target, "filtered_sum", None)
         if own is not None:
             self.note(f"impl.filtered_sum({self.name_of(handle)}, {literal(threshold)})")
-            return own(handle, threshold)
+            return self._call(own, handle, threshold)
         self.note(f"x = {self.name_of(handle)}.array; x[x > {literal(threshold)}].sum()")
         x = handle.array
-        return x[x > threshold].sum()
+        return self._call(lambda: x[x > threshold].sum())
 
     def data_offset(self, path: Any, offset: int = 0) -> int:
         """Where the array's bytes start in the file: ``offset``, or after a ``.npy`` header."""
@@ -286,3 +417,36 @@ def npy_data_offset(path: Any) -> int:
     if head[6] == 1:
         return 10 + int.from_bytes(head[8:10], "little")
     return 12 + int.from_bytes(head[8:12], "little")
+
+
+def _passes_through(exc: BaseException) -> bool:
+    """Hypothesis' own control flow (a rejected example) is not a failure of any clause."""
+    from hypothesis.errors import UnsatisfiedAssumption
+
+    return isinstance(exc, (UnsatisfiedAssumption, DeviationObserved))
+
+
+def _in_hypothesis() -> bool:
+    from hypothesis import currently_in_test_context
+
+    return bool(currently_in_test_context())
+
+
+def _reject() -> None:
+    from hypothesis import reject
+
+    reject()
+
+
+def _end_example(clause: str) -> None:
+    if _in_hypothesis():
+        _reject()
+    raise DeviationObserved(clause)
+
+
+def _tag(exc: BaseException, clauses: tuple[str, ...], snippet: str) -> None:
+    try:
+        setattr(exc, CLAUSE_ATTRIBUTE, clauses)
+        setattr(exc, SNIPPET_ATTRIBUTE, snippet)
+    except AttributeError:  # pragma: no cover -- an exception class with __slots__ keeps its clause untold
+        pass

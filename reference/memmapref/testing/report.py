@@ -18,6 +18,7 @@ and are gathered on the controller.
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from collections import defaultdict
 from collections.abc import Generator, Iterable
@@ -27,8 +28,12 @@ from typing import Any
 
 import pytest
 
+if sys.version_info < (3, 11):  # pragma: no cover -- the built-in exists from 3.11
+    from exceptiongroup import BaseExceptionGroup
+
 from .clauses import CLAUSES, REFERENCE_ONLY
 from .plugin import ADAPTER, clause_ids
+from .protocol import CLAUSE_ATTRIBUTE, SNIPPET_ATTRIBUTE, Adapter, DeviationObserved, failure_text
 
 _KEY = "memmapref"
 
@@ -58,12 +63,11 @@ class Reporter:
         report = yield
         adapter = item.stash.get(ADAPTER, None)
         if adapter is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
-            failed = report.failed or hasattr(report, "wasxfail")
+            outcomes = judge(item, call, report, adapter)
             payload = {
                 "impl": adapter.name,
-                "clauses": clause_ids(item),
-                "deviations": adapter.deviations,
-                "snippet": adapter.snippet() if failed else "",
+                "outcomes": outcomes,
+                "deviations": {c: d.reason for c, d in adapter.deviations.items()},
             }
             report.user_properties.append((_KEY, json.dumps(payload)))
         return report
@@ -73,16 +77,8 @@ class Reporter:
             if key == _KEY:
                 payload = json.loads(str(value))
                 self.deviations.setdefault(payload["impl"], payload["deviations"])
-                self.records.append(
-                    Record(
-                        report.nodeid,
-                        payload["impl"],
-                        payload["clauses"],
-                        _outcome(report),
-                        _message(report),
-                        payload["snippet"],
-                    )
-                )
+                for cited, (outcome, message, snippet) in payload["outcomes"].items():
+                    self.records.append(Record(report.nodeid, payload["impl"], [cited], outcome, message, snippet))
 
     def table(self) -> dict[str, dict[str, dict[str, Any]]]:
         return verdicts(self.records, self.deviations)
@@ -110,17 +106,119 @@ class Reporter:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def _outcome(report: pytest.TestReport) -> str:
-    if hasattr(report, "wasxfail"):
-        return "xfailed" if report.skipped else "xpassed"
-    return report.outcome
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+def judge(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, adapter: Adapter
+) -> dict[str, tuple[str, str, str]]:
+    """Each clause's outcome in this test: clause -> (outcome, message, snippet).
+
+    A failure is credited to the clause named where it was raised (``Adapter.clause``),
+    or, in a test of a single clause, to that clause; a failure not attributed to one
+    clause fails every clause the test cites. A declared deviation is confirmed only
+    by a failure of its own clause that it describes. The pytest outcome follows: failed
+    if any clause failed, an expected failure if only declared deviations were seen.
+    """
+    cited = clause_ids(item)
+    if report.skipped and not hasattr(report, "wasxfail"):
+        return {c: ("skipped", _skip_reason(report), "") for c in cited}
+    failed: dict[str, tuple[str, str, str]] = {}
+    observed = dict(adapter.observed)
+    excinfo = call.excinfo if report.when == "call" else None
+    rejected_only = False
+    if excinfo is not None:
+        from hypothesis.errors import FailedHealthCheck, Unsatisfiable
+
+        for exc in _leaves(excinfo.value):
+            if isinstance(exc, DeviationObserved):
+                continue
+            if isinstance(exc, (Unsatisfiable, FailedHealthCheck)) and (observed or adapter.inapplicable):
+                # Every example ended at a confirmed deviation or a missing capability.
+                rejected_only = True
+                continue
+            text = failure_text(exc)
+            snippet = str(getattr(exc, SNIPPET_ATTRIBUTE, "") or adapter.snippet())
+            tagged = getattr(exc, CLAUSE_ATTRIBUTE, None)
+            if tagged:
+                for where in tagged:
+                    failed.setdefault(where, ("failed", text, snippet))
+                continue
+            if len(cited) == 1:
+                if adapter.deviation_for(cited[0], text) is not None:
+                    observed.setdefault(cited[0], (text, snippet))
+                else:
+                    failed.setdefault(cited[0], ("failed", text, snippet))
+                continue
+            for c in cited:
+                failed.setdefault(c, ("failed", f"{text} (not attributed to one clause of this test)", snippet))
+    elif report.failed:
+        text = _message(report)
+        for c in cited:
+            failed.setdefault(c, ("failed", text, adapter.snippet()))
+    for c in cited:
+        deviation = adapter.deviations.get(c)
+        if deviation is not None and deviation.strict_for(adapter.test_id) and c not in observed and c not in failed:
+            failed[c] = ("failed", f"declared deviation did not happen in this case (stale): {deviation.reason}", "")
+    outcomes: dict[str, tuple[str, str, str]] = {}
+    if rejected_only and not observed and not failed:
+        reason = adapter.inapplicable[0]
+        outcomes = {c: ("skipped", reason, "") for c in cited}
+        _set_outcome(report, "skipped", reason)
+        return outcomes
+    for c in dict.fromkeys([*cited, *failed, *observed]):
+        if c in failed:
+            outcomes[c] = failed[c]
+        elif c in observed:
+            outcomes[c] = ("xfailed", *observed[c])
+        elif adapter.entered and c not in adapter.entered:
+            # The test judges its clauses block by block, and no block was about this one.
+            outcomes[c] = ("skipped", f"not applicable: this test never exercised {c} for {adapter.name}", "")
+        else:
+            outcomes[c] = ("passed", "", "")
+    if failed:
+        if not report.failed:
+            lines = [f"{c}: {message}" for c, (_, message, _) in failed.items()]
+            _set_outcome(report, "failed", "\n".join(lines))
+    elif observed:
+        reasons = "; ".join(f"{c}: {adapter.deviations[c].reason}" for c in observed)
+        _set_outcome(report, "xfailed", f"declared deviation ({reasons})")
+    elif report.failed:
+        _set_outcome(report, "passed", "")
+    return outcomes
+
+
+def _set_outcome(report: pytest.TestReport, outcome: str, text: str) -> None:
+    """Make pytest's own outcome agree with the clause-by-clause judgement."""
+    if outcome == "xfailed":
+        report.outcome = "skipped"
+        report.wasxfail = text
+        return
+    if outcome == "skipped":
+        report.outcome = "skipped"
+        report.longrepr = ("", 0, f"Skipped: {text}")
+        return
+    report.outcome = outcome  # type: ignore[assignment]
+    if outcome == "failed":
+        report.longrepr = text
+    else:
+        report.longrepr = None
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    if isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    return str(report.longrepr or "")
 
 
 def _message(report: pytest.TestReport) -> str:
     if report.passed and not hasattr(report, "wasxfail"):
         return ""
     if report.skipped and isinstance(report.longrepr, tuple):
-        return str(report.longrepr[2]).removeprefix("Skipped: ")
+        return _skip_reason(report)
     text = report.longreprtext
     errors = [line[2:].strip() for line in text.splitlines() if line.startswith("E ")]
     return errors[0] if errors else (text.strip().splitlines() or [""])[-1]
@@ -171,8 +269,12 @@ def _verdict(clause: str, found: list[Record], declared: dict[str, str]) -> dict
     if outcomes & {"passed", "xpassed"}:
         return {"verdict": "passed", "message": "", "example": "", "deviation": deviation}
     if found:
-        skipped = next(r for r in found)
-        return {"verdict": "not applicable", "message": skipped.message, "example": "", "deviation": deviation}
+        # Not applicable only when every test of the clause was; a test that could not
+        # observe the behaviour makes it untested, with that test's reason.
+        unobserved = next((r for r in found if r.message.startswith("untested")), None)
+        if unobserved is not None:
+            return {"verdict": "untested", "message": unobserved.message, "example": "", "deviation": deviation}
+        return {"verdict": "not applicable", "message": found[0].message, "example": "", "deviation": deviation}
     if clause in REFERENCE_ONLY:
         return {"verdict": "reference only", "message": "", "example": "", "deviation": deviation}
     return {"verdict": "untested", "message": "", "example": "", "deviation": deviation}

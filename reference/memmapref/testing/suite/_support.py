@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,18 @@ from hypothesis import assume
 
 from .. import strategies as mst
 from ..oracle import FileState
-from ..protocol import Adapter
+from ..protocol import CLAUSE_ATTRIBUTE, SNIPPET_ATTRIBUTE, Adapter
+
+if sys.version_info < (3, 11):  # pragma: no cover -- the built-in exists from 3.11
+    from exceptiongroup import ExceptionGroup
 from ..subproc import Outcome, run_python
 
 _counter = itertools.count()
+
+UNOBSERVABLE_FLUSH = (
+    "untested: whether close() or flush() made the data durable cannot be seen by reading the file "
+    "(on Linux read() sees a store to a shared mapping at once); it needs a syscall trace"
+)
 
 
 def fresh_file(impl: Adapter, tmp_path: Path, name: str = "data.bin") -> Path:
@@ -50,10 +59,13 @@ def nbytes(dtype: Any, shape: tuple[int, ...]) -> int:
     return int(np.dtype(dtype).itemsize) * math.prod(shape)
 
 
-def write_raw(path: Path, data: bytes, *, offset: int = 0, fill: bytes = b"\x00") -> None:
-    """Lay a file out with plain writes: ``offset`` bytes of ``fill``, then ``data``."""
+def write_raw(path: Path, data: bytes, *, offset: int = 0, fill: bytes = b"\x00", impl: Adapter | None = None) -> None:
+    """Lay a file out with plain writes: ``offset`` bytes of ``fill``, then ``data``; shown in the snippet."""
     with open(path, "wb") as f:
         f.write(fill * offset + data)
+    if impl is not None:
+        # The setup is part of the reproduction: the snippet must make the same file.
+        impl.note(f"with open({impl.relative(path)!r}, 'wb') as f: f.write({fill * offset + data!r})")
 
 
 def unchanged(before: FileState, path: Path) -> None:
@@ -71,6 +83,35 @@ def raises_builtin(classes: tuple[type[BaseException], ...], call: Any, *args: A
         pytest.fail(f"got {type(exc).__name__}: {exc}; expected {' or '.join(c.__name__ for c in classes)}")
     result.close()
     pytest.fail(f"got a result ({type(result).__name__}); expected {' or '.join(c.__name__ for c in classes)}")
+
+
+def judge_each(impl: Adapter, *checks: tuple[str, Any]) -> None:
+    """Run every ``(clause, check)`` in order, each judged on its own, so that one failure hides no other.
+
+    A confirmed deviation ends only its own check; the failures left are raised together.
+    """
+    failures: list[Exception] = []
+    for clause, check in checks:
+        try:
+            with impl.clause(clause, keep_going=True):
+                check()
+        except Exception as exc:
+            failures.append(exc)
+        except pytest.fail.Exception as exc:
+            # pytest.fail is no Exception: an ExceptionGroup (which Hypothesis shrinks) cannot hold it.
+            failures.append(_as_assertion(exc))
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise ExceptionGroup(f"{len(failures)} clauses failed", failures)
+
+
+def _as_assertion(exc: BaseException) -> AssertionError:
+    error = AssertionError(str(exc))
+    for attribute in (CLAUSE_ATTRIBUTE, SNIPPET_ATTRIBUTE):
+        if hasattr(exc, attribute):
+            setattr(error, attribute, getattr(exc, attribute))
+    return error
 
 
 def same_bytes(got: np.ndarray[Any, Any], want: np.ndarray[Any, Any], order: str = "C") -> None:

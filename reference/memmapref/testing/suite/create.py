@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from .. import strategies as mst
 from ..oracle import read_array, read_bytes
 from ..protocol import Adapter
-from ._support import draw_layout, fresh_file, nbytes, needs_empty_arrays, same_bytes
+from ._support import draw_layout, fresh_file, nbytes, needs_empty_arrays, same_bytes, write_raw
 
 
 class CreateTests:
@@ -30,16 +30,29 @@ class CreateTests:
         offset = data.draw(mst.offsets_for(impl.capabilities))
         order = data.draw(mst.orders_for(impl.capabilities))
         path = fresh_file(impl, tmp_path)
-        handle = impl.create(path, dtype, data.draw(mst.spelled(shape)), offset=offset, order=order)
-        impl.close(handle)
+        with impl.clause("CREATE.1"):
+            handle = impl.create(path, dtype, data.draw(mst.spelled(shape)), offset=offset, order=order)
+            impl.close(handle)
         content = read_bytes(path)
         start = impl.data_offset(path, offset)
-        assert len(content) == start + nbytes(dtype, shape), (
-            f"file is {len(content)} bytes; expected {start} before the data + {nbytes(dtype, shape)} of data"
-        )
-        assert content[start:] == bytes(len(content) - start), "the new array is not all zero bytes"
-        if impl.capabilities.file_format == "raw":
-            assert content[:start] == bytes(start), "the bytes before the offset are not zero"
+        with impl.clause("CREATE.1"):
+            assert len(content) == start + nbytes(dtype, shape), (
+                f"file is {len(content)} bytes; expected {start} before the data + {nbytes(dtype, shape)} of data"
+            )
+        with impl.clause("CREATE.2"):
+            assert content[start:] == bytes(len(content) - start), "the new array is not all zero bytes"
+            if impl.capabilities.file_format == "raw":
+                assert content[:start] == bytes(start), "the bytes before the offset are not zero"
+
+    @pytest.mark.clause("CREATE.2")
+    @pytest.mark.parametrize("offset", [1, 7, 4096, 4097, 65536 + 3], ids=lambda o: f"offset={o}")
+    def test_offset_bytes_are_zero(self, impl: Adapter, tmp_path: Path, offset: int) -> None:
+        """Offsets before, at and past a page: what lies before the array is zeros too."""
+        impl.require(offsets=True, file_format="raw")
+        path = fresh_file(impl, tmp_path)
+        impl.close(impl.create(path, np.float64, (3,), offset=offset))
+        content = read_bytes(path)
+        assert content == bytes(offset + 24), f"the {len(content)}-byte file is not all zero bytes"
 
     @pytest.mark.clause("CREATE.1")
     @pytest.mark.parametrize("shape", [(0,), (3, 0), (0, 2, 5)], ids=str)
@@ -54,17 +67,23 @@ class CreateTests:
     def test_shape_spellings(self, impl: Adapter, tmp_path: Path, shape: tuple[int, ...], data: Any) -> None:
         needs_empty_arrays(impl, shape)
         path = fresh_file(impl, tmp_path)
-        handle = impl.create(path, np.int16, data.draw(mst.spelled(shape)))
+        with impl.clause("ARGS.1"):
+            handle = impl.create(path, np.int16, data.draw(mst.spelled(shape)))
         got = np.asarray(handle.array).shape
         impl.close(handle)
-        assert got == shape, f"shape {got}; expected {shape}"
+        with impl.clause("CREATE.6"):
+            assert got == shape, f"shape {got}; expected {shape}"
 
     @pytest.mark.clause("CREATE.3")
     # Non-empty shapes: what a zero-size create leaves is CREATE.1's business.
+    # The edge cases run every time: an old file larger, of the same size, and smaller.
+    @example(old=b"\xff" * 4096, shape=(2,))
+    @example(old=b"\xff" * 16, shape=(2,))
+    @example(old=b"\xff", shape=(3, 5))
     @given(old=st.binary(min_size=1, max_size=4096), shape=mst.shapes(min_dims=1, max_dims=2).filter(all))
     def test_replaces_an_existing_file(self, impl: Adapter, tmp_path: Path, old: bytes, shape: tuple[int, ...]) -> None:
         path = fresh_file(impl, tmp_path)
-        path.write_bytes(old)
+        write_raw(path, old, impl=impl)
         impl.close(impl.create(path, np.float64, shape))
         start = impl.data_offset(path)
         content = read_bytes(path)
@@ -78,15 +97,17 @@ class CreateTests:
     ) -> None:
         offset, order, values = draw_layout(impl, data, dtype, shape)
         path = fresh_file(impl, tmp_path)
-        handle = impl.create(path, dtype, shape, offset=offset, order=order)
-        array = np.asarray(handle.array)
-        assert array.dtype == dtype, f"dtype {array.dtype}, asked for {dtype}"
-        assert array.shape == shape, f"shape {array.shape}, asked for {shape}"
-        if array.ndim > 1 and array.size > 1:
-            contiguous = array.flags.f_contiguous if order == "F" else array.flags.c_contiguous
-            assert contiguous, f"order {order!r} asked for, array is not {order}-contiguous"
-        impl.write(handle, ..., values)
-        impl.flush(handle)
-        impl.close(handle)
+        with impl.clause("CREATE.6"):
+            handle = impl.create(path, dtype, shape, offset=offset, order=order)
+            array = np.asarray(handle.array)
+            assert array.dtype == dtype, f"dtype {array.dtype}, asked for {dtype}"
+            assert array.shape == shape, f"shape {array.shape}, asked for {shape}"
+            if array.ndim > 1 and array.size > 1:
+                contiguous = array.flags.f_contiguous if order == "F" else array.flags.c_contiguous
+                assert contiguous, f"order {order!r} asked for, array is not {order}-contiguous"
+            impl.write(handle, ..., values)
+            impl.flush(handle)
+            impl.close(handle)
         got = read_array(path, dtype, shape, offset=impl.data_offset(path, offset), order=order)
-        same_bytes(got, values)
+        with impl.clause("OPEN.4"):
+            same_bytes(got, values)

@@ -9,7 +9,7 @@ import pytest
 
 from ..oracle import read_array
 from ..protocol import Adapter
-from ._support import child_reports, fresh_file, run_in_child
+from ._support import UNOBSERVABLE_FLUSH, child_reports, fresh_file, run_in_child
 
 
 class HandleTests:
@@ -34,6 +34,9 @@ class HandleTests:
         impl.close(handle)
         got = read_array(path, np.float64, (8,), offset=impl.data_offset(path))
         assert got.tolist() == [0, 0, 5, 5, 0, 0, 0, 0], f"after close the file holds {got.tolist()}"
+        # What this observed can fail the clause but not pass it: read() sees a store to a
+        # shared mapping at once, so whether close() flushed needs a syscall trace.
+        pytest.skip(UNOBSERVABLE_FLUSH)
 
     @pytest.mark.clause("HANDLE.5")
     @pytest.mark.subprocess

@@ -26,6 +26,8 @@ from ..protocol import Adapter
 from ._support import fresh_file
 
 DTYPE = np.dtype("<i2")
+# What a disagreement with the model, seen through a handle of this mode, breaks.
+_CLAUSE_OF_MODE = {"w+": "HANDLE.2", "r": "HANDLE.2", "r+": "OPEN.8", "c": "OPEN.9"}
 SHAPE = (3, 4)
 
 
@@ -46,12 +48,12 @@ class FileModel(RuleBasedStateMachine):
         self.file = np.zeros(SHAPE, DTYPE)
         self.view = self.file.copy()
 
-    @initialize(order=st.sampled_from(["C", "F"]))
-    def create(self, order: str) -> None:
-        if order not in self.impl.capabilities.orders:
-            order = "C"
+    @initialize(data=st.data())
+    def create(self, data: Any) -> None:
+        order = data.draw(mst.orders_for(self.impl.capabilities))
         self.order = order
-        self.handle = self.impl.create(self.path, DTYPE, SHAPE, order=order)
+        with self.impl.clause("HANDLE.2"):
+            self.handle = self.impl.create(self.path, DTYPE, SHAPE, order=order)
         self.mode = "w+"
         self.file = np.zeros(SHAPE, DTYPE)
         self.view = self.file.copy()
@@ -80,11 +82,12 @@ class FileModel(RuleBasedStateMachine):
             self.file = self.view.copy()
 
     @precondition(lambda self: self.handle is None)
-    @rule(mode=st.sampled_from(["r", "r+", "c"]))
-    def reopen(self, mode: str) -> None:
-        if mode not in self.impl.capabilities.modes:
-            mode = "r"
-        self.handle = self.impl.open(self.path, DTYPE, SHAPE, mode=mode, order=self.order)
+    @rule(data=st.data())
+    def reopen(self, data: Any) -> None:
+        # Only the modes the implementation has: a mode it lacks is never exercised, so never judged.
+        mode = data.draw(mst.modes_for(self.impl.capabilities))
+        with self.impl.clause(_CLAUSE_OF_MODE[mode]):
+            self.handle = self.impl.open(self.path, DTYPE, SHAPE, mode=mode, order=self.order)
         self.mode = mode
         self.view = self.file.copy()
 
@@ -92,16 +95,18 @@ class FileModel(RuleBasedStateMachine):
     def handle_shows_the_model(self) -> None:
         if self.handle is not None:
             got = np.asarray(self.handle.array)
-            assert got.tobytes(order="A") == self.view.tobytes(order="A") or np.array_equal(got, self.view), (
-                f"handle shows\n{got}\nexpected\n{self.view}"
-            )
+            with self.impl.clause(_CLAUSE_OF_MODE[self.mode]):
+                assert got.tobytes(order="A") == self.view.tobytes(order="A") or np.array_equal(got, self.view), (
+                    f"handle shows\n{got}\nexpected\n{self.view}"
+                )
 
     @invariant()
     def flushed_state_is_on_disk(self) -> None:
         if self.handle is None or self.mode == "c":
             start = self.impl.data_offset(self.path)
             on_disk = read_bytes(self.path)[start:]
-            assert on_disk == self.file.tobytes(order=self.order), "the file does not hold what was flushed"  # type: ignore[arg-type]
+            with self.impl.clause(_CLAUSE_OF_MODE[self.mode] if self.handle is not None else "HANDLE.2"):
+                assert on_disk == self.file.tobytes(order=self.order), "the file does not hold what was flushed"  # type: ignore[arg-type]
 
     def teardown(self) -> None:
         if self.handle is not None:
@@ -109,9 +114,12 @@ class FileModel(RuleBasedStateMachine):
 
 
 class StateMachineTests:
-    @pytest.mark.clause("HANDLE.2", "HANDLE.3", "HANDLE.4", "OPEN.7", "OPEN.8", "OPEN.9")
+    # Durability (HANDLE.3, HANDLE.4) is not cited: on Linux a store to a shared mapping is visible
+    # to read() at once, so a byte model cannot tell a flushed write from an unflushed one.
+    @pytest.mark.clause("HANDLE.2", "OPEN.8", "OPEN.9")
     def test_interleaved_operations(self, impl: Adapter, tmp_path: Path) -> None:
-        run_state_machine_as_test(
-            lambda: FileModel(impl, tmp_path),  # type: ignore[arg-type]
+        # Hypothesis' annotations of this function differ between its releases.
+        run_state_machine_as_test(  # type: ignore[no-untyped-call,unused-ignore]
+            lambda: FileModel(impl, tmp_path),  # type: ignore[arg-type,unused-ignore]
             settings=settings(max_examples=profiles.scaled(0.5), stateful_step_count=12),
         )

@@ -18,7 +18,9 @@ from ._support import draw_layout, fresh_file, needs_empty_arrays, raises_builti
 
 
 class ReopenTests:
-    @pytest.mark.clause("HANDLE.2", "HANDLE.3", "OPEN.4", "OPEN.5")
+    # Not HANDLE.3 (durability): read() sees a store to a shared mapping at once, flushed or not.
+    # Not OPEN.4: a round trip through one implementation cannot show where the bytes are.
+    @pytest.mark.clause("HANDLE.2")
     @given(dtype=mst.dtypes(), shape=mst.shapes(), data=st.data())
     def test_round_trip(
         self, impl: Adapter, tmp_path: Path, dtype: np.dtype[Any], shape: tuple[int, ...], data: Any
@@ -74,7 +76,7 @@ class ReopenTests:
         values = data.draw(mst.arrays(dtype, (count,)))
         path = fresh_file(impl, tmp_path)
         tail = extra % dtype.itemsize
-        write_raw(path, values.tobytes() + b"\x01" * tail, offset=offset, fill=b"\xab")
+        write_raw(path, values.tobytes() + b"\x01" * tail, offset=offset, fill=b"\xab", impl=impl)
         before = FileState.of(path)
         if tail:
             raises_builtin((ValueError,), impl.open, path, dtype, None, offset=offset)
@@ -99,7 +101,10 @@ class ReopenTests:
         needs_empty_arrays(impl, shape)
         values = data.draw(mst.arrays(dtype, shape))
         path = fresh_file(impl, tmp_path)
-        write_raw(path, array_bytes(values, order), offset=offset, fill=b"\xff")
-        handle = impl.open(path, dtype, shape, offset=offset, order=order)
-        same_bytes(impl.read(handle), values)
+        write_raw(path, array_bytes(values, order), offset=offset, fill=b"\xff", impl=impl)
+        with impl.clause("OPEN.5"):
+            handle = impl.open(path, dtype, shape, offset=offset, order=order)
+        # Bytes misread at an offset off the page grid break OPEN.5; at a page-aligned one, the layout.
+        with impl.clause("OPEN.5" if offset % mmap.PAGESIZE else "OPEN.4"):
+            same_bytes(impl.read(handle), values)
         impl.close(handle)

@@ -1,0 +1,131 @@
+"""Implementations with one defect each, for the verdicts the suite must give (``test_verdicts.py``).
+
+Each wraps a bundled implementation and changes one thing; its name says what.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+import numpy as np
+
+from memmapref.testing.implementations import _ArrayHandle, _NumpyMemmap, reference
+from memmapref.testing.protocol import Capabilities
+
+
+class _Wrapped:
+    """The reference, with ``create``/``open`` handles whose flush and close are replaced."""
+
+    capabilities = Capabilities()
+    deviations: ClassVar[dict[str, str]] = {}
+    slice_mean = staticmethod(reference.slice_mean)
+    filtered_sum = staticmethod(reference.filtered_sum)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
+        return reference.create(path, dtype, shape, offset=offset, order=order)
+
+    def open(
+        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
+    ) -> Any:
+        return reference.open(path, dtype, shape, mode=mode, offset=offset, order=order)
+
+
+class _Lazy:
+    """A handle whose flush does nothing and whose close only drops the array."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.array = inner.array
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.array = None
+
+
+class _NoFlush(_Wrapped):
+    def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
+        return _Lazy(super().create(path, dtype, shape, offset=offset, order=order))
+
+    def open(
+        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
+    ) -> Any:
+        return _Lazy(super().open(path, dtype, shape, mode=mode, offset=offset, order=order))
+
+
+no_flush = _NoFlush("no-flush")
+
+
+class _NoCopyOnWrite(_Wrapped):
+    """Declares no mode "c", and would write through if it were used anyway."""
+
+    capabilities = Capabilities(modes=frozenset({"r", "r+"}))
+
+    def open(
+        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
+    ) -> Any:
+        return super().open(path, dtype, shape, mode="r+" if mode == "c" else mode, offset=offset, order=order)
+
+
+no_copy_on_write = _NoCopyOnWrite("no-copy-on-write")
+
+
+class _OverwritesInPlace(_Wrapped):
+    """create writes zeros over an existing file without truncating it: only a larger old file shows it."""
+
+    def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
+        nbytes = offset + np.dtype(dtype).itemsize * int(np.prod(shape))
+        flags = os.O_RDWR | os.O_CREAT
+        fd = os.open(path, flags, 0o644)
+        try:
+            os.pwrite(fd, bytes(nbytes), 0)
+        finally:
+            os.close(fd)
+        return reference.open(path, dtype, shape, mode="r+", offset=offset, order=order)
+
+
+overwrites_in_place = _OverwritesInPlace("overwrites-in-place")
+
+
+class _GreaterOrEqual(_Wrapped):
+    """filtered_sum selects x >= t: a filtered-sum bug that must not be reported against the mean."""
+
+    @staticmethod
+    def filtered_sum(handle: Any, threshold: Any) -> Any:  # type: ignore[override]
+        x = np.asarray(handle.array)
+        return x[x >= threshold].sum()
+
+
+greater_or_equal = _GreaterOrEqual("greater-or-equal")
+
+
+class _GarbageOffset(_NumpyMemmap):
+    """numpy.memmap with its declared deviations, and a regression: garbage in the bytes before the array."""
+
+    name = "numpy-garbage-offset"
+
+    def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> _ArrayHandle:
+        handle = super().create(path, dtype, shape, offset=offset, order=order)
+        if offset:
+            with open(path, "r+b") as f:
+                f.write(b"\xab" * offset)
+        return handle
+
+
+numpy_garbage_offset = _GarbageOffset()
+
+
+class _Interrupts(_Wrapped):
+    """Raises KeyboardInterrupt from inside slice_mean."""
+
+    @staticmethod
+    def slice_mean(handle: Any, index: Any) -> Any:  # type: ignore[override]
+        raise KeyboardInterrupt
+
+
+interrupts = _Interrupts("interrupts")

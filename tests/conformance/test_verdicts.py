@@ -1,0 +1,82 @@
+"""Verdicts the suite must never give: each defective implementation of ``defective.py`` against its clause.
+
+One child run of ``memmapref check`` under the quick profile (the fewest examples) covers them all:
+a verdict that needs luck to come out right fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).parent
+NAMES = [
+    "no_flush",
+    "no_copy_on_write",
+    "overwrites_in_place",
+    "greater_or_equal",
+    "numpy_garbage_offset",
+    "interrupts",
+]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("verdicts")
+    command = [sys.executable, "-m", "memmapref", "check", "--report", str(out), "-n", "2", "--profile", "quick"]
+    for name in NAMES:
+        command += ["--impl", f"defective:{name}"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), *sys.path]))
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=out, timeout=900, check=False)
+    assert done.returncode == 1, (
+        f"the check must fail on defective implementations (exit {done.returncode}):\n{done.stderr[-3000:]}"
+    )
+    return json.loads((out / "report.json").read_text())  # type: ignore[no-any-return]
+
+
+def verdict(report: dict[str, Any], impl: str, clause: str) -> str:
+    return str(report["implementations"][impl][clause]["verdict"])
+
+
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
+
+
+@pytest.mark.parametrize("clause", ["HANDLE.3", "HANDLE.4"])
+def test_a_flush_that_does_nothing_never_passes(report: dict[str, Any], clause: str) -> None:
+    assert verdict(report, "no-flush", clause) in ("untested", "failed")
+
+
+def test_a_mode_the_implementation_lacks_is_never_judged(report: dict[str, Any]) -> None:
+    assert verdict(report, "no-copy-on-write", "OPEN.9") == "not applicable"
+
+
+def test_a_clause_is_judged_in_the_modes_the_implementation_has(report: dict[str, Any]) -> None:
+    assert verdict(report, "no-copy-on-write", "OPEN.2") == "passed"
+
+
+def test_the_edge_case_of_a_clause_runs_at_the_smallest_example_count(report: dict[str, Any]) -> None:
+    assert verdict(report, "overwrites-in-place", "CREATE.3") == "failed"
+
+
+def test_a_filtered_sum_bug_is_credited_to_the_filtered_sum(report: dict[str, Any]) -> None:
+    rows = report["implementations"]["greater-or-equal"]
+    assert rows["FSUM.3"]["verdict"] == "failed"
+    assert [c for c, row in rows.items() if c.startswith("MEAN.") and row["verdict"] == "failed"] == []
+
+
+def test_a_declared_deviation_hides_no_other_failure(report: dict[str, Any]) -> None:
+    rows = report["implementations"]["numpy-garbage-offset"]
+    assert rows["CREATE.2"]["verdict"] == "failed"
+    assert rows["CREATE.1"]["verdict"] == "deviation"
+
+
+def test_an_interrupt_inside_a_call_fails_its_clause(report: dict[str, Any]) -> None:
+    rows = report["implementations"]["interrupts"]
+    assert rows["MEAN.1"]["verdict"] == "failed"
+    assert "KeyboardInterrupt" in rows["MEAN.1"]["message"]
