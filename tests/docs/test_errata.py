@@ -568,7 +568,16 @@ def test_e17_arithmetic_gives_an_in_memory_array(tmp_path: Path) -> None:
     assert type(fp[fp > 0]) is np.ndarray
     assert type(fp[0:10]) is np.memmap
     assert peak_bytes(np.add, fp, 1) >= 8_000_000
-    del fp
+    # Copies typed numpy.memmap, with no file behind them (numpy issue 13846).
+    for copy in (np.sort(fp), fp.astype(np.float32), fp.copy(), fp.T.reshape(-1)):
+        assert isinstance(copy, np.memmap)
+        assert copy.filename is None
+        assert not np.shares_memory(copy, fp)
+    # Views other than basic slices stay backed by the file.
+    for view in (fp.T, fp.view(np.uint8), fp.reshape(-1), fp.reshape(500, 2000)):
+        assert view.filename == fp.filename
+        assert np.shares_memory(view, fp)
+    del fp, copy, view
 
 
 @pytest.mark.clause("ARGS.1")
