@@ -575,6 +575,7 @@ def test_e17_arithmetic_gives_an_in_memory_array(tmp_path: Path) -> None:
         assert not np.shares_memory(copy, fp)
     # Views other than basic slices stay backed by the file.
     for view in (fp.T, fp.view(np.uint8), fp.reshape(-1), fp.reshape(500, 2000)):
+        assert isinstance(view, np.memmap)
         assert view.filename == fp.filename
         assert np.shares_memory(view, fp)
     del fp, copy, view
