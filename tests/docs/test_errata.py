@@ -539,6 +539,44 @@ def test_e15_copy_on_write_never_reaches_the_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.subprocess
+@pytest.mark.clause("OPEN.9")
+def test_e15_copy_on_write_refuses_a_file_larger_than_memory(tmp_path: Path) -> None:
+    # Four times RAM plus swap, sparse: no disk space, and past what the default
+    # overcommit heuristic lets one private mapping reserve.
+    outcome = child(
+        """
+        import numpy as np
+        import memmapref
+        with open("/proc/sys/vm/overcommit_memory") as f:
+            print(f.read().strip())
+        memory = 0
+        with open("/proc/meminfo") as f:
+            for line in f:
+                key, value = line.split(":")
+                if key in ("MemTotal", "SwapTotal"):
+                    memory += int(value.split()[0]) * 1024
+        with open("huge.dat", "wb") as f:
+            f.truncate(4 * memory)
+        for mode in ("r", "r+", "c"):
+            try:
+                np.memmap("huge.dat", dtype=np.uint8, mode=mode)
+                print(mode, "mapped")
+            except OSError as e:
+                print(mode, e.errno)
+        try:
+            memmapref.open("huge.dat", np.uint8, mode="c")
+        except OSError as e:
+            print("ref", type(e).__name__, e.errno)
+        """,
+        tmp_path,
+    )
+    lines = outcome.stdout.splitlines()
+    if lines[:1] != ["0"]:
+        pytest.skip(f"the row describes the default overcommit heuristic; this machine has mode {lines[:1]}")
+    assert lines[1:] == ["r mapped", "r+ mapped", "c 12", "ref MemmapOSError 12"], outcome.stderr
+
+
+@pytest.mark.subprocess
 def test_e16_pages_read_count_in_resident_memory(tmp_path: Path) -> None:
     outcome = child(
         STATUS
