@@ -545,6 +545,7 @@ def test_e15_copy_on_write_refuses_a_file_larger_than_memory(tmp_path: Path) -> 
     # overcommit heuristic lets one private mapping reserve.
     outcome = child(
         """
+        import os
         import numpy as np
         import memmapref
         with open("/proc/sys/vm/overcommit_memory") as f:
@@ -567,6 +568,7 @@ def test_e15_copy_on_write_refuses_a_file_larger_than_memory(tmp_path: Path) -> 
             memmapref.open("huge.dat", np.uint8, mode="c")
         except OSError as e:
             print("ref", type(e).__name__, e.errno)
+        os.remove("huge.dat")
         """,
         tmp_path,
     )
