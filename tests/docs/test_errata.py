@@ -539,6 +539,46 @@ def test_e15_copy_on_write_never_reaches_the_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.subprocess
+@pytest.mark.clause("OPEN.9")
+def test_e15_copy_on_write_refuses_a_file_larger_than_memory(tmp_path: Path) -> None:
+    # Four times RAM plus swap, sparse: no disk space, and past what the default
+    # overcommit heuristic lets one private mapping reserve.
+    outcome = child(
+        """
+        import os
+        import numpy as np
+        import memmapref
+        with open("/proc/sys/vm/overcommit_memory") as f:
+            print(f.read().strip())
+        memory = 0
+        with open("/proc/meminfo") as f:
+            for line in f:
+                key, value = line.split(":")
+                if key in ("MemTotal", "SwapTotal"):
+                    memory += int(value.split()[0]) * 1024
+        with open("huge.dat", "wb") as f:
+            f.truncate(4 * memory)
+        for mode in ("r", "r+", "c"):
+            try:
+                np.memmap("huge.dat", dtype=np.uint8, mode=mode)
+                print(mode, "mapped")
+            except OSError as e:
+                print(mode, e.errno)
+        try:
+            memmapref.open("huge.dat", np.uint8, mode="c")
+        except OSError as e:
+            print("ref", type(e).__name__, e.errno)
+        os.remove("huge.dat")
+        """,
+        tmp_path,
+    )
+    lines = outcome.stdout.splitlines()
+    if lines[:1] != ["0"]:
+        pytest.skip(f"the row describes the default overcommit heuristic; this machine has mode {lines[:1]}")
+    assert lines[1:] == ["r mapped", "r+ mapped", "c 12", "ref MemmapOSError 12"], outcome.stderr
+
+
+@pytest.mark.subprocess
 def test_e16_pages_read_count_in_resident_memory(tmp_path: Path) -> None:
     outcome = child(
         STATUS
@@ -568,7 +608,17 @@ def test_e17_arithmetic_gives_an_in_memory_array(tmp_path: Path) -> None:
     assert type(fp[fp > 0]) is np.ndarray
     assert type(fp[0:10]) is np.memmap
     assert peak_bytes(np.add, fp, 1) >= 8_000_000
-    del fp
+    # Copies typed numpy.memmap, with no file behind them (numpy issue 13846).
+    for copy in (np.sort(fp), fp.astype(np.float32), fp.copy(), fp.T.reshape(-1)):
+        assert isinstance(copy, np.memmap)
+        assert copy.filename is None
+        assert not np.shares_memory(copy, fp)
+    # Views other than basic slices stay backed by the file.
+    for view in (fp.T, fp.view(np.uint8), fp.reshape(-1), fp.reshape(500, 2000)):
+        assert isinstance(view, np.memmap)
+        assert view.filename == fp.filename
+        assert np.shares_memory(view, fp)
+    del fp, copy, view
 
 
 @pytest.mark.clause("ARGS.1")
