@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import mmap
 import operator
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
@@ -161,7 +162,12 @@ class _NpyMemmap:
             raise ValueError(f"got order {order!r}; expected 'C' or 'F'; fix: pass order='C' or 'F'")
         # The .npy writer needs a tuple; passing the caller's entries unchanged keeps numpy's own behaviour.
         dims = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
-        return _ArrayHandle(open_memmap(path, mode="w+", dtype=dtype, shape=dims, fortran_order=order == "F"))
+        with warnings.catch_warnings():
+            # numpy 1.x warns that a header with non-ASCII field names (format 3.0) needs numpy >= 1.17 to
+            # read; every numpy the project supports reads it, and numpy 2 no longer warns.
+            warnings.filterwarnings("ignore", "Stored array in format 3.0", UserWarning)
+            array = open_memmap(path, mode="w+", dtype=dtype, shape=dims, fortran_order=order == "F")
+        return _ArrayHandle(array)
 
     def open(
         self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
