@@ -419,6 +419,19 @@ def test_integer_items_against_thresholds_numpy_cannot_cast() -> None:
     assert memmapref.filtered_sum(unsigned, -1, chunk_bytes=CHUNK) == unsigned.sum()
 
 
+@pytest.mark.clause("MEAN.2")
+@pytest.mark.parametrize("dtype", ["<u8", ">u8", "<i8", ">i8"])
+def test_mean_of_a_single_64_bit_item(tmp_path: Path, dtype: str) -> None:
+    # A 0-d selection: numpy 1.x casts a 0-d uint64 and a Python int operand to float64.
+    info = np.iinfo(dtype)
+    values = np.array([info.max, info.min, 7], dtype=dtype)
+    with stored(tmp_path, values) as (handle, oracle):
+        for i in range(values.size):
+            got = memmapref.slice_mean(handle, (i,))
+            assert np.asarray(got).dtype == np.mean(oracle[i]).dtype
+            assert got == float(int(oracle[i])), f"mean {got!r} of the single item {int(oracle[i])}"
+
+
 @pytest.mark.clause("FSUM.2")
 @pytest.mark.parametrize("dtype", ["i8", ">i8", "u8", "i4"])
 def test_integer_sums_wrap_around_as_numpy(tmp_path: Path, dtype: str) -> None:
