@@ -455,8 +455,9 @@ def _int_sum(chunk: Array, scratch: _Scratch) -> int:
     # 64-bit items: the arithmetic high halves and the low halves each fit a
     # 64-bit sum, where the items themselves would wrap around.
     work = scratch.like("work", chunk.dtype.newbyteorder("="), chunk)
-    high = int(np.add.reduce(np.right_shift(chunk, _LOW_BITS, out=work), axis=None))
-    low = int(np.add.reduce(np.bitwise_and(chunk, _LOW_MASK, out=work), axis=None))
+    # Operands in the item type: numpy 1.x casts a 0-d uint64 chunk and a Python int to float64.
+    high = int(np.add.reduce(np.right_shift(chunk, work.dtype.type(_LOW_BITS), out=work), axis=None))
+    low = int(np.add.reduce(np.bitwise_and(chunk, work.dtype.type(_LOW_MASK), out=work), axis=None))
     return (high << _LOW_BITS) + low
 
 

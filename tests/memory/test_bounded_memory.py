@@ -114,6 +114,18 @@ def peak_of(call: Callable[[], Any]) -> int:
         tracemalloc.stop()
 
 
+def peaks(handle: memmapref.MappedArray, index: Any, chunk_bytes: int, threads: int) -> tuple[int, int]:
+    """Peaks of slice_mean(handle, index) and filtered_sum(handle[index]).
+
+    The view of the mapping lives only in this frame: in the test's, a failed
+    assertion's traceback would keep the mapping and its descriptor open.
+    """
+    view = handle if index is ... else handle.array[index]
+    mean = peak_of(lambda: memmapref.slice_mean(handle, index, chunk_bytes=chunk_bytes, threads=threads))
+    total = peak_of(lambda: memmapref.filtered_sum(view, 0.5, chunk_bytes=chunk_bytes, threads=threads))
+    return mean, total
+
+
 @pytest.mark.clause("REDUCE.1")
 @pytest.mark.parametrize(("chunk_bytes", "threads"), LIMITS, ids=[f"{c}B-{t}t" for c, t in LIMITS])
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -124,10 +136,7 @@ def test_extra_memory_stays_below_four_chunks(tmp_path: Path, layout: str, chunk
     write_repeated(swapped_path, values.astype(">f8"), 1)
     shape = (ITEMS // 1024, 1024)
     with memmapref.open(native_path, "<f8", shape) as native, memmapref.open(swapped_path, ">f8", shape) as swapped:
-        handle, index = LAYOUTS[layout](native, swapped)
-        view = handle if index is ... else handle.array[index]
-        mean = peak_of(lambda: memmapref.slice_mean(handle, index, chunk_bytes=chunk_bytes, threads=threads))
-        total = peak_of(lambda: memmapref.filtered_sum(view, 0.5, chunk_bytes=chunk_bytes, threads=threads))
+        mean, total = peaks(*LAYOUTS[layout](native, swapped), chunk_bytes, threads)
     bound = 4 * chunk_bytes
     assert mean < bound, f"slice_mean allocated {mean} bytes; the bound is {bound}"
     assert total < bound, f"filtered_sum allocated {total} bytes; the bound is {bound}"

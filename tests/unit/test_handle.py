@@ -28,8 +28,11 @@ def test_asarray_shares_memory(handle: memmapref.MappedArray) -> None:
     assert view[2, 2] == 9 and np.shares_memory(view, handle.array)
     assert np.asarray(handle, dtype=np.float64)[2, 2] == 9
     copy = np.array(handle, copy=True)
+    # numpy 2 passes copy=True through the array protocol; numpy 1.x never does, so it is called here directly.
+    protocol_copy = handle.__array__(copy=True)
     handle[2, 2] = 0
     assert copy[2, 2] == 9 and len(handle) == 4
+    assert protocol_copy[2, 2] == 9 and not np.shares_memory(protocol_copy, handle.array)
     del view
     handle.close()
 

@@ -9,6 +9,8 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as npst
 
+from . import bounds
+
 # Small sides keep each example to a few KiB; chunk boundaries are crossed by
 # the dedicated large-array tests and by the reference's 4 KiB test chunks.
 MAX_SIDE = 6
@@ -121,3 +123,20 @@ def orders_for(capabilities: Any) -> st.SearchStrategy[str]:
 
 def modes_for(capabilities: Any) -> st.SearchStrategy[str]:
     return st.sampled_from(sorted(capabilities.modes))
+
+
+def summable_floats(dtype: Any, n: int) -> st.SearchStrategy[float]:
+    """Finite items for a float or complex ``dtype`` (one component), subnormals included, that ``n`` of can be summed.
+
+    They are capped at ``max / (n + 1)`` of numpy's accumulator so that numpy's
+    own sum cannot overflow: where it does, numpy's answer is not a value to
+    compare with (SPEC.md MEAN.3).
+    """
+    dt = np.dtype(dtype)
+    real = np.dtype(dt.type(0).real.dtype).newbyteorder("=")
+    acc = bounds.numpy_accumulator(dt)
+    # Rounded toward zero into the dtype, which Hypothesis requires of float bounds.
+    # (Both arguments in the dtype: with a Python 0, numpy 1.26 computes nextafter in float64.)
+    top = real.type(min(float(np.finfo(real).max), float(np.finfo(acc).max) / (n + 1)))
+    cap = float(np.nextafter(top, real.type(0)))
+    return npst.from_dtype(real, min_value=-cap, max_value=cap, allow_subnormal=True)
