@@ -59,8 +59,8 @@ def path(value: Any) -> str:
                     message(f"path {result!r:.60}", "a name the filesystem encoding can spell", "drop the surrogates")
                 ) from None
         if not raw or b"\0" in raw:
-            what = "an empty path" if not raw else f"path {result!r:.60} with a NUL byte"
-            raise PathValueError(message(what, "a file name without NUL bytes", "pass the file's name"))
+            what = "an empty path" if not raw else f"path {result!r:.60} with an embedded null byte"
+            raise PathValueError(message(what, "a file name without null bytes", "pass the file's name"))
         return os.fsdecode(raw)
     raise PathTypeError(
         message(

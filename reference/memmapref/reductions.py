@@ -30,6 +30,7 @@ threads inside each of ours, and it sums less accurately than pairwise.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -109,6 +110,10 @@ class _Source:
         else:
             self.array = np.asarray(a)
             self.readable = False
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.close()
 
     def close(self) -> None:
         if self.fd is not None:
@@ -746,9 +751,12 @@ def slice_mean(
     wanted = _checked_threads(threads)
     source = _Source(a)
     try:
-        return _slice_mean(source, index, budget, wanted)
-    finally:
-        source.close()
+        result = _slice_mean(source, index, budget, wanted)
+    except BaseException:
+        source.discard()  # the reduction's own error is the one to raise
+        raise
+    source.close()
+    return result
 
 
 def _slice_mean(source: _Source, index: Any, budget: int, wanted: int) -> Any:
@@ -811,9 +819,12 @@ def filtered_sum(
     _checked_threshold(threshold)
     source = _Source(a)
     try:
-        return _filtered_sum(source, threshold, budget, wanted)
-    finally:
-        source.close()
+        result = _filtered_sum(source, threshold, budget, wanted)
+    except BaseException:
+        source.discard()  # the reduction's own error is the one to raise
+        raise
+    source.close()
+    return result
 
 
 def _filtered_sum(source: _Source, threshold: Any, budget: int, wanted: int) -> Any:
