@@ -286,19 +286,23 @@ def _map(
 ) -> MappedArray:
     nbytes = dtype.itemsize * int(np.prod(shape, dtype=object))
     mapping: mmap.mmap | None = None
-    if nbytes == 0:
-        # mmap refuses length 0; an empty array needs no memory from the file.
-        array: np.ndarray[Any, Any] = np.zeros(shape, dtype=dtype, order=order)  # type: ignore[call-overload]
-        array.flags.writeable = mode != "r"
-    else:
+    if nbytes:
         start = offset - offset % mmap.ALLOCATIONGRANULARITY
         mapping = _oscalls.calls.mmap(fd, offset + nbytes - start, _ACCESS[mode], start)
-        try:
+    try:
+        if mapping is None:
+            # mmap refuses length 0; an empty array needs no memory from the file.
+            array: np.ndarray[Any, Any] = np.zeros(shape, dtype=dtype, order=order)  # type: ignore[call-overload]
+            array.flags.writeable = mode != "r"
+        else:
             array = np.ndarray(shape, dtype=dtype, buffer=mapping, offset=offset - start, order=order)  # type: ignore[arg-type]
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise LayoutError(
-                message(f"numpy's refusal: {exc}", "an array numpy can lay out", "check shape, dtype and offset")
-            ) from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        # Validation refuses everything numpy is known to; this keeps an unknown refusal typed.
+        if mapping is not None:
+            mapping.close()  # no array was made over it, so nothing can still point into it
+        raise LayoutError(
+            message(f"numpy's refusal: {exc}", "an array numpy can lay out", "check shape, dtype and offset")
+        ) from None
     return MappedArray(
         path=path, mode=mode, dtype=dtype, shape=shape, offset=offset, order=order, fd=fd, mapping=mapping, array=array
     )
@@ -334,11 +338,10 @@ def open(  # noqa: A001 -- the public name the protocol fixes
     except OSError as exc:
         raise os_error(exc, f"open (mode {mode!r})", name, _open_fix(exc, mode)) from exc
     try:
-        size = _oscalls.calls.fstat(fd).st_size
-    except OSError as exc:
-        _close_quietly(fd)
-        raise os_error(exc, "stat", name, "check the filesystem for errors") from exc
-    try:
+        try:
+            size = _oscalls.calls.fstat(fd).st_size
+        except OSError as exc:
+            raise os_error(exc, "stat", name, "check the filesystem for errors") from exc
         final = _fit(name, size, dt, wanted, start)
         return _map(fd, path=name, mode=mode, dtype=dt, shape=final, offset=start, order=layout)
     except MemmapError:
@@ -446,7 +449,11 @@ def create(path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "
             raise
         fix = "free disk space" if exc.errno == errno.ENOSPC else "check the filesystem and its free space"
         raise os_error(exc, f"reserve {size} bytes for", name, f"{fix}; {state}") from exc
-    _sync_directory(os.path.dirname(target))
+    try:
+        _sync_directory(os.path.dirname(target))
+    except BaseException:  # MemoryError, KeyboardInterrupt: the new file is in place, the handle not returned
+        handle._discard()
+        raise
     return handle
 
 
