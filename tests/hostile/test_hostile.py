@@ -540,3 +540,20 @@ def test_close_from_another_thread_during_a_reduction(tmp_path: Path, which: str
     assert calls.other is not None and handle.closed
     os.close(calls.other)
     assert got == expected
+
+
+@pytest.mark.parametrize("mode", ["r", "c"])
+def test_views_not_read_from_the_file_still_check_its_size(tmp_path: Path, mode: str) -> None:
+    """A block with gaps between its rows, or a copy-on-write handle, is reduced through the mapping."""
+    values = np.arange(64 * 1024, dtype="<f8").reshape(64, 1024)  # integers: exact sums
+    path = tmp_path / "data.bin"
+    path.write_bytes(values.tobytes())
+    with memmapref.open(path, "f8", values.shape, mode=mode) as handle:
+        if mode == "c":
+            handle[0, 0] = -1.0  # private: only the mapping has it
+            values[0, 0] = -1.0
+        for index in (np.s_[:, :512], ...):
+            assert memmapref.slice_mean(handle, index) == np.mean(values[index])
+        os.truncate(path, values.nbytes - 4096)  # whole pages remain: nothing is touched past the end
+        with pytest.raises(memmapref.errors.FileSizeError):
+            memmapref.slice_mean(handle, np.s_[:, :512])
