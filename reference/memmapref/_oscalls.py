@@ -30,6 +30,12 @@ class OsCalls:
     def fstat(self, fd: int) -> os.stat_result:
         return os.fstat(fd)
 
+    def dup(self, fd: int) -> int:
+        return os.dup(fd)
+
+    def preadv(self, fd: int, buffers: list[memoryview], offset: int) -> int:
+        return os.preadv(fd, buffers, offset)
+
     def fchmod(self, fd: int, mode: int) -> None:
         os.fchmod(fd, mode)
 

@@ -21,6 +21,7 @@ from .errors import (
     OffsetTypeError,
     OrderError,
     PathTypeError,
+    PathValueError,
     ShapeTypeError,
     ShapeValueError,
     message,
@@ -42,8 +43,25 @@ OPEN_MODES = {
 
 def path(value: Any) -> str:
     if isinstance(value, (str, bytes, os.PathLike)):
-        result = os.fspath(value)
-        return os.fsdecode(result)
+        try:
+            result = os.fspath(value)
+        except TypeError as exc:  # __fspath__ returned something else than str or bytes
+            raise PathTypeError(
+                message(f"a path object {type(value).__name__} ({exc})", "str or bytes from __fspath__", "return str")
+            ) from None
+        if isinstance(result, bytes):
+            raw = result
+        else:
+            try:
+                raw = os.fsencode(result)
+            except UnicodeError:
+                raise PathValueError(
+                    message(f"path {result!r:.60}", "a name the filesystem encoding can spell", "drop the surrogates")
+                ) from None
+        if not raw or b"\0" in raw:
+            what = "an empty path" if not raw else f"path {result!r:.60} with an embedded null byte"
+            raise PathValueError(message(what, "a file name without null bytes", "pass the file's name"))
+        return os.fsdecode(raw)
     raise PathTypeError(
         message(
             f"a path of type {type(value).__name__} ({value!r:.60})",
@@ -51,6 +69,11 @@ def path(value: Any) -> str:
             "pass the file's name, e.g. pathlib.Path('data.bin'); open file objects are not accepted",
         )
     )
+
+
+def directory_form(name: str) -> bool:
+    """Whether the path can only name a directory: it ends in a separator, '.' or '..'."""
+    return name.endswith(os.sep) or os.path.basename(name) in (".", "..")
 
 
 def dtype(value: Any) -> np.dtype[Any]:
@@ -89,7 +112,8 @@ def _integer(value: Any, what: str, error: type[TypeError]) -> int:
         ) from None
 
 
-def shape(value: Any, item_size: int) -> tuple[int, ...]:
+def shape(value: Any, item_size: int, item_dims: int = 0) -> tuple[int, ...]:
+    """The shape as a tuple of ints; ``item_dims`` are the dimensions a subarray dtype adds."""
     if isinstance(value, (tuple, list)):
         entries = [_integer(v, f"shape entry {i}", ShapeTypeError) for i, v in enumerate(value)]
     else:
@@ -99,22 +123,41 @@ def shape(value: Any, item_size: int) -> tuple[int, ...]:
             raise ShapeValueError(
                 message(f"shape entry {i} = {n}", "a non-negative length", "use 0 for an empty dimension")
             )
-    if len(entries) > _MAXDIMS:
-        raise ShapeValueError(
-            message(f"{len(entries)} dimensions", f"at most {_MAXDIMS}", "reshape the data into fewer dimensions")
-        )
-    count = 1
-    for n in entries:
-        count *= n
-    if count * item_size > sys.maxsize:
+    # A subarray dtype adds its own dimensions to the array's.
+    ndim = len(entries) + item_dims
+    if ndim > _MAXDIMS:
         raise ShapeValueError(
             message(
-                f"shape {tuple(entries)} of {count * item_size} bytes",
+                f"{ndim} dimensions ({len(entries)} from the shape, {item_dims} from the dtype)",
+                f"at most {_MAXDIMS}",
+                "reshape the data into fewer dimensions",
+            )
+        )
+    # numpy bounds the product of the non-zero entries, so (0, 2**63) is refused too.
+    count = item_size
+    for n in entries:
+        count *= max(n, 1)
+    if count > sys.maxsize:
+        raise ShapeValueError(
+            message(
+                f"shape {tuple(entries)} of {count} bytes (counting empty dimensions as 1)",
                 f"at most {sys.maxsize} bytes (the largest mapping this platform allows)",
                 "split the data across several files",
             )
         )
     return tuple(entries)
+
+
+def extent(start: int, nbytes: int) -> None:
+    """Refuse an offset whose end lies past what a file offset can address."""
+    if start + nbytes > sys.maxsize:
+        raise OffsetError(
+            message(
+                f"offset {start} + {nbytes} bytes of data",
+                f"an end at most {sys.maxsize} (the largest file offset)",
+                "check the offset; it counts bytes from the file's start",
+            )
+        )
 
 
 def offset(value: Any) -> int:
@@ -125,7 +168,7 @@ def offset(value: Any) -> int:
 
 
 def order(value: Any) -> str:
-    if value in ("C", "F"):
+    if isinstance(value, str) and value in ("C", "F"):
         return str(value)
     raise OrderError(
         message(f"order {value!r:.40}", "'C' or 'F'", "pass order='C' (row-major) or order='F' (column-major)")
@@ -135,5 +178,6 @@ def order(value: Any) -> str:
 def open_mode(value: Any) -> str:
     if isinstance(value, str) and value in OPEN_MODES:
         return OPEN_MODES[value]
-    fix = "use memmapref.create() to make a new file" if value in ("w+", "write") else "choose 'r', 'r+' or 'c'"
+    new = isinstance(value, str) and value in ("w+", "write")
+    fix = "use memmapref.create() to make a new file" if new else "choose 'r', 'r+' or 'c'"
     raise ModeError(message(f"mode {value!r:.40}", "'r' (read-only), 'r+' (read-write) or 'c' (copy-on-write)", fix))

@@ -54,6 +54,18 @@ class PathTypeError(MemmapError, TypeError):
     """The path is not ``str``, ``bytes`` or ``os.PathLike``."""
 
 
+class PathValueError(MemmapError, ValueError):
+    """The path is empty, holds a NUL byte, or cannot be encoded for the filesystem."""
+
+
+class LayoutError(MemmapError, ValueError):
+    """NumPy refused to lay the array out over the file, after the file was opened."""
+
+
+class HandleCopyError(MemmapError, TypeError):
+    """A handle was copied or pickled: a copy would share, and later close, a descriptor it does not own."""
+
+
 class FileSizeError(MemmapError, ValueError):
     """The file is too short for the requested array, or not a whole number of items."""
 
@@ -169,7 +181,9 @@ __all__ = [
     "ExistingFileError",
     "FileSizeError",
     "FlushError",
+    "HandleCopyError",
     "InterruptedCallError",
+    "LayoutError",
     "MemmapError",
     "MemmapOSError",
     "MissingFileError",
@@ -180,6 +194,7 @@ __all__ = [
     "OrderError",
     "PathComponentError",
     "PathTypeError",
+    "PathValueError",
     "ReadOnlyError",
     "ReductionArgumentError",
     "ShapeTypeError",

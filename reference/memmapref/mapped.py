@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import mmap
 import os
 import secrets
 import stat
+import threading
 import weakref
 from typing import Any
 
@@ -34,6 +36,9 @@ from .errors import (
     AccessError,
     ClosedError,
     FileSizeError,
+    HandleCopyError,
+    LayoutError,
+    MemmapError,
     NotAFileError,
     ReadOnlyError,
     flush_error,
@@ -46,6 +51,10 @@ _WRITES_TO_FILE = frozenset({"r+", "w+"})
 # Filesystems without fallocate support answer with one of these; the file is then
 # extended sparsely, and SPEC.md CREATE.4 says what that costs.
 _NO_FALLOCATE = frozenset({errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL})
+# Linux's limit on one name, in bytes; the temporary name must fit it as the target's does.
+NAME_MAX = 255
+_TOKEN_BYTES = 6
+_SCRATCH_EXTRA = len(f"..{'0' * 2 * _TOKEN_BYTES}.tmp")
 
 
 def _close_quietly(fd: int) -> None:
@@ -90,7 +99,39 @@ class MappedArray:
         self._mapping = mapping
         self._array: np.ndarray[Any, Any] | None = array
         self._flush_error: OSError | None = None
+        # Held while a reader duplicates the descriptor, so that close() cannot
+        # release the number (and the OS hand it to another file) in between.
+        self._lock = threading.Lock()
         self._finalizer = weakref.finalize(self, _close_quietly, fd)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise HandleCopyError(
+            message(
+                f"a copy or pickle of the handle for {self.path!r}",
+                "one handle per open of the file: a copy would close a descriptor it does not own",
+                "pass the path, dtype, shape, offset and order, and call memmapref.open() again",
+            )
+        )
+
+    def __copy__(self) -> MappedArray:
+        return self.__reduce_ex__(None)  # type: ignore[no-any-return]
+
+    def __deepcopy__(self, memo: Any) -> MappedArray:
+        return self.__reduce_ex__(None)  # type: ignore[no-any-return]
+
+    def _reader(self) -> tuple[np.ndarray[Any, Any], int]:
+        """The array and a duplicate of the descriptor, which the caller closes.
+
+        A reduction reads through its own descriptor, so a close() from another
+        thread while it runs can neither fail its reads nor point them at
+        another file that reused the number.
+        """
+        with self._lock:
+            array = self.array
+            try:
+                return array, _oscalls.calls.dup(self._fd)
+            except OSError as exc:
+                raise os_error(exc, "duplicate the descriptor of", self.path, "close some files") from exc
 
     @property
     def closed(self) -> bool:
@@ -179,17 +220,21 @@ class MappedArray:
         self._array = None
         self._mapping = None
 
-    def check_size(self) -> None:
+    def check_size(self, fd: int | None = None) -> None:
         """Raise :class:`FileSizeError` if the file has become too short for the array.
 
         Touching a mapped page past the end of a file kills the process with
         SIGBUS, so long-running readers call this between chunks. It narrows
         the window, it cannot close it: another process may truncate the file
-        right after the check.
+        right after the check. The reductions read the file instead where they
+        can (SPEC.md FAULT.9), and pass their own duplicate ``fd`` of it.
         """
-        need = self.offset + self.array.nbytes
+        if fd is None:
+            self.array  # noqa: B018 -- raises ClosedError on a closed handle
+            fd = self._fd
+        need = self.offset + self.dtype.itemsize * math.prod(self.shape)
         try:
-            size = _oscalls.calls.fstat(self._fd).st_size
+            size = _oscalls.calls.fstat(fd).st_size
         except OSError as exc:
             raise os_error(exc, "stat", self.path, "check the filesystem for errors") from exc
         if size < need:
@@ -218,12 +263,13 @@ class MappedArray:
                 self._sync()
             except OSError as exc:
                 failure = exc
-        self._release_mapping()
-        self._finalizer.detach()
-        try:
-            _oscalls.calls.close(self._fd)
-        except OSError as exc:
-            failure = failure or os_error(exc, "close", self.path, "check the filesystem for errors")
+        with self._lock:
+            self._release_mapping()
+            self._finalizer.detach()
+            try:
+                _oscalls.calls.close(self._fd)
+            except OSError as exc:
+                failure = failure or os_error(exc, "close", self.path, "check the filesystem for errors")
         if failure is not None:
             raise failure
 
@@ -240,14 +286,23 @@ def _map(
 ) -> MappedArray:
     nbytes = dtype.itemsize * int(np.prod(shape, dtype=object))
     mapping: mmap.mmap | None = None
-    if nbytes == 0:
-        # mmap refuses length 0; an empty array needs no memory from the file.
-        array: np.ndarray[Any, Any] = np.zeros(shape, dtype=dtype, order=order)  # type: ignore[call-overload]
-        array.flags.writeable = mode != "r"
-    else:
+    if nbytes:
         start = offset - offset % mmap.ALLOCATIONGRANULARITY
         mapping = _oscalls.calls.mmap(fd, offset + nbytes - start, _ACCESS[mode], start)
-        array = np.ndarray(shape, dtype=dtype, buffer=mapping, offset=offset - start, order=order)  # type: ignore[arg-type]
+    try:
+        if mapping is None:
+            # mmap refuses length 0; an empty array needs no memory from the file.
+            array: np.ndarray[Any, Any] = np.zeros(shape, dtype=dtype, order=order)  # type: ignore[call-overload]
+            array.flags.writeable = mode != "r"
+        else:
+            array = np.ndarray(shape, dtype=dtype, buffer=mapping, offset=offset - start, order=order)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError) as exc:
+        # Validation refuses everything numpy is known to; this keeps an unknown refusal typed.
+        if mapping is not None:
+            mapping.close()  # no array was made over it, so nothing can still point into it
+        raise LayoutError(
+            message(f"numpy's refusal: {exc}", "an array numpy can lay out", "check shape, dtype and offset")
+        ) from None
     return MappedArray(
         path=path, mode=mode, dtype=dtype, shape=shape, offset=offset, order=order, fd=fd, mapping=mapping, array=array
     )
@@ -270,9 +325,11 @@ def open(  # noqa: A001 -- the public name the protocol fixes
     mode = _validate.open_mode(mode)
     name = _validate.path(path)
     dt = _validate.dtype(dtype)
-    wanted = None if shape is None else _validate.shape(shape, dt.itemsize)
+    wanted = None if shape is None else _validate.shape(shape, dt.itemsize, len(dt.shape))
     start = _validate.offset(offset)
     layout = _validate.order(order)
+    if wanted is not None:
+        _validate.extent(start, dt.itemsize * math.prod(wanted))
 
     _check_regular(name)
     flags = (os.O_RDWR if mode == "r+" else os.O_RDONLY) | os.O_CLOEXEC
@@ -281,19 +338,21 @@ def open(  # noqa: A001 -- the public name the protocol fixes
     except OSError as exc:
         raise os_error(exc, f"open (mode {mode!r})", name, _open_fix(exc, mode)) from exc
     try:
-        size = _oscalls.calls.fstat(fd).st_size
-    except OSError as exc:
-        _close_quietly(fd)
-        raise os_error(exc, "stat", name, "check the filesystem for errors") from exc
-    try:
+        try:
+            size = _oscalls.calls.fstat(fd).st_size
+        except OSError as exc:
+            raise os_error(exc, "stat", name, "check the filesystem for errors") from exc
         final = _fit(name, size, dt, wanted, start)
         return _map(fd, path=name, mode=mode, dtype=dt, shape=final, offset=start, order=layout)
-    except FileSizeError:
+    except MemmapError:
         _close_quietly(fd)
         raise
     except OSError as exc:
         _close_quietly(fd)
         raise os_error(exc, "map", name, "check free memory and the process's address-space limit") from exc
+    except BaseException:  # MemoryError, KeyboardInterrupt: nothing may stay open
+        _close_quietly(fd)
+        raise
 
 
 def _check_regular(name: str) -> None:
@@ -356,14 +415,16 @@ def create(path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "
     """
     name = _validate.path(path)
     dt = _validate.dtype(dtype)
-    dims = _validate.shape(shape, dt.itemsize)
+    dims = _validate.shape(shape, dt.itemsize, len(dt.shape))
     start = _validate.offset(offset)
     layout = _validate.order(order)
-    size = start + dt.itemsize * int(np.prod(dims, dtype=object))
+    size = start + dt.itemsize * math.prod(dims)
+    _validate.extent(start, size - start)
 
+    _check_creatable(name)
     target = os.path.realpath(name)
     _check_replaceable(name, target)
-    scratch = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{secrets.token_hex(6)}.tmp")
+    scratch = _scratch_name(target)
     try:
         fd = _oscalls.calls.open(scratch, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC)
     except OSError as exc:
@@ -374,7 +435,7 @@ def create(path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "
         # Mapped before the rename, so that a failure here leaves the old file in place.
         handle = _map(fd, path=name, mode="w+", dtype=dt, shape=dims, offset=start, order=layout)
         _oscalls.calls.replace(scratch, target)
-    except OSError as exc:
+    except BaseException as exc:
         if handle is not None:
             handle._discard()
         else:
@@ -384,10 +445,45 @@ def create(path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "
             _oscalls.calls.unlink(scratch)
         except OSError:
             state += f"; delete the temporary file {scratch!r}, which could not be removed"
+        if not isinstance(exc, OSError) or isinstance(exc, MemmapError):
+            raise
         fix = "free disk space" if exc.errno == errno.ENOSPC else "check the filesystem and its free space"
         raise os_error(exc, f"reserve {size} bytes for", name, f"{fix}; {state}") from exc
-    _sync_directory(os.path.dirname(target))
+    try:
+        _sync_directory(os.path.dirname(target))
+    except BaseException:  # MemoryError, KeyboardInterrupt: the new file is in place, the handle not returned
+        handle._discard()
+        raise
     return handle
+
+
+def _scratch_name(target: str) -> str:
+    """A new name beside ``target``, no longer than NAME_MAX bytes whatever the target's length."""
+    base = os.fsencode(os.path.basename(target))[: NAME_MAX - _SCRATCH_EXTRA]
+    # A cut through a multi-byte character decodes to surrogates, which encode back to the same bytes.
+    hidden = f".{os.fsdecode(base)}.{secrets.token_hex(_TOKEN_BYTES)}.tmp"
+    return os.path.join(os.path.dirname(target), hidden)
+
+
+def _check_creatable(name: str) -> None:
+    # Resolving 'data.bin/' or 'data.bin/.' strips the last part, so without
+    # this check create would replace data.bin itself. The name as given is
+    # looked up as open() looks it up, and the two refuse alike.
+    try:
+        info = _oscalls.calls.stat(name)
+    except FileNotFoundError as exc:
+        if not _validate.directory_form(name):
+            return
+        raise os_error(exc, "find the directory", name, "drop the trailing separator or '.'") from exc
+    except OSError as exc:
+        raise os_error(exc, "find", name, "check the path; every part before the last must be a directory") from exc
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise NotAFileError(
+            errno.EISDIR,
+            message(f"{name!r}, which is {kind}", "a regular file or a new name", "pass the path of a data file"),
+            name,
+        )
 
 
 def _check_replaceable(name: str, target: str) -> None:

@@ -30,6 +30,7 @@ threads inside each of ours, and it sums less accurately than pairwise.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -39,7 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ReductionArgumentError, message
+from . import _oscalls
+from .errors import FileSizeError, ReductionArgumentError, message, os_error
 from .mapped import MappedArray
 
 DEFAULT_CHUNK_BYTES = 4 << 20
@@ -85,14 +87,91 @@ def default_threads() -> int:
 # Arguments
 
 
-def _as_array(a: Any) -> tuple[Array, Callable[[], None]]:
-    if isinstance(a, MappedArray):
-        return a.array, a.check_size
-    return np.asarray(a), _nothing
+class _Source:
+    """The array a reduction reads, and for a handle the descriptor it reads the file through.
+
+    A handle's array is never touched through its mapping where the bytes can
+    be read instead (FAULT.9): a page past the end of a truncated file kills
+    the process with SIGBUS, while a read of it just comes back short. The
+    descriptor is a duplicate, closed by :meth:`close`, so that the handle's
+    close() from another thread cannot pull it from under the reduction.
+    """
+
+    def __init__(self, a: Any) -> None:
+        self.fd: int | None = None
+        self.handle: MappedArray | None = None
+        if isinstance(a, MappedArray):
+            self.handle = a
+            self.array, self.fd = a._reader()
+            self.path = a.path
+            self.offset = a.offset
+            # Copy-on-write pages may differ from the file: those are read through the mapping.
+            self.readable = a.mode != "c"
+        else:
+            self.array = np.asarray(a)
+            self.readable = False
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.close()
+
+    def close(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            try:
+                _oscalls.calls.close(fd)
+            except OSError as exc:
+                raise os_error(exc, "close a duplicate descriptor of", self.path, "check the filesystem") from exc
+
+    def check(self) -> None:
+        """Raise FileSizeError if the file no longer holds the whole array (REDUCE.3)."""
+        if self.handle is not None:
+            self.handle.check_size(self.fd)
+
+    def file_range(self, view: Array) -> _FileRange | None:
+        """Where ``view``'s items lie in the file, if they are one run of bytes in memory order."""
+        if not self.readable or view.size == 0 or not (view.flags.c_contiguous or view.flags.f_contiguous):
+            return None
+        rel = view.__array_interface__["data"][0] - self.array.__array_interface__["data"][0]
+        if not 0 <= rel <= self.array.nbytes - view.nbytes:
+            return None  # a copy made by the index, not a view of the mapping
+        assert self.fd is not None  # readable only for a handle
+        return _FileRange(self.fd, self.path, self.offset + rel, view.dtype, view.size)
 
 
-def _nothing() -> None:
-    return None
+class _FileRange:
+    """Items ``[0, size)`` of ``dtype`` at byte ``start`` of a file, read in chunks into a worker's buffer."""
+
+    def __init__(self, fd: int, path: str, start: int, dtype: np.dtype[Any], size: int) -> None:
+        self.fd = fd
+        self.path = path
+        self.start = start
+        self.dtype = dtype
+        self.size = size
+
+    def read(self, first: int, out: Array) -> Array:
+        """Items ``first .. first + len(out)`` into ``out``; a short read is FileSizeError."""
+        view = memoryview(out.view(np.uint8))  # type: ignore[arg-type]  # any dtype, even m8
+        begin = self.start + first * self.dtype.itemsize
+        done = 0
+        while done < len(view):
+            try:
+                got = _oscalls.calls.preadv(self.fd, [view[done:]], begin + done)
+            except OSError as exc:
+                raise os_error(exc, "read", self.path, "check the device and the filesystem") from exc
+            if got == 0:
+                raise FileSizeError(
+                    message(
+                        f"{self.path!r} ended at byte {begin + done} while being read",
+                        f"at least {begin + len(view)} bytes",
+                        "stop the process that truncates the file, then open it again",
+                    ),
+                    path=self.path,
+                    expected=begin + len(view),
+                    actual=begin + done,
+                )
+            done += got
+        return out
 
 
 def _is_int(value: Any) -> bool:
@@ -113,6 +192,11 @@ def _checked_chunk_bytes(chunk_bytes: Any) -> int:
     return int(chunk_bytes)
 
 
+def max_threads() -> int:
+    """The most workers a reduction starts: more than the usable cores only shrink the chunks."""
+    return max(SHARED_WORKERS, _usable_cores())
+
+
 def _checked_threads(threads: Any) -> int:
     if threads is None:
         return default_threads()
@@ -120,7 +204,7 @@ def _checked_threads(threads: Any) -> int:
         raise ReductionArgumentError(
             message(f"threads={threads!r}", "a positive integer or None", "pass threads=1, or None for the default")
         )
-    return int(threads)
+    return min(int(threads), max_threads())
 
 
 def _checked_threshold(threshold: Any) -> None:
@@ -204,6 +288,13 @@ class _Scratch:
             buf = self._buffers[name] = np.empty(self.length, dtype=dtype)
         return buf[: chunk.size].reshape(chunk.shape)
 
+    def flat(self, name: str, dtype: Any, n: int) -> Array:
+        """A 1-d buffer of ``n`` items of ``dtype``, kept for the next chunk."""
+        buf = self._buffers.get(name)
+        if buf is None:
+            buf = self._buffers[name] = np.empty(self.length, dtype=dtype)
+        return buf[:n]
+
 
 Walk = Callable[[Iterator[Array], _Scratch], Any]
 _NO_SCRATCH = _Scratch(0)
@@ -234,14 +325,33 @@ def _walk_run(chunks: _Chunks, run: range, check: Callable[[], None], stop: Stop
         yield chunks[k]
 
 
-def _run(view: Array, check: Callable[[], None], length: int, workers: int, walk: Walk) -> list[Any]:
+def _read_run(
+    source: _FileRange, length: int, run: range, check: Callable[[], None], stop: Stop, scratch: _Scratch
+) -> Iterator[Array]:
+    for k in run:
+        if stop.is_set():
+            return
+        # Not needed for safety (a read past the end comes back short), but it
+        # reports the file's size against the whole array's, as REDUCE.3 says.
+        check()
+        first = k * length
+        yield source.read(first, scratch.flat("read", source.dtype, min(length, source.size - first)))
+
+
+def _run(
+    view: Array, check: Callable[[], None], length: int, workers: int, walk: Walk, file: _FileRange | None = None
+) -> list[Any]:
     """``walk`` over each worker's run of chunks; one result per worker, in chunk order.
 
     ``workers`` is the most threads allowed; each gets at least ``_MIN_CHUNKS_PER_WORKER`` chunks.
+    With ``file``, each chunk is read from the file instead of being a view of the mapping.
     """
     if view.size <= length:
         # One chunk: the kernels take any layout, so the view goes in whole.
         check()
+        if file is not None:
+            scratch = _Scratch(view.size)
+            return [walk(iter((file.read(0, scratch.flat("read", file.dtype, view.size)),)), scratch)]
         return [walk(iter((view,)), _Scratch(view.size))]
     chunks = _Chunks(view, length)
     workers = max(1, min(workers, chunks.count // _MIN_CHUNKS_PER_WORKER))
@@ -253,7 +363,11 @@ def _run(view: Array, check: Callable[[], None], length: int, workers: int, walk
 
     def work(i: int) -> None:
         try:
-            results[i] = walk(_walk_run(chunks, runs[i], check, stop), _Scratch(length))
+            scratch = _Scratch(length)
+            if file is not None:
+                results[i] = walk(_read_run(file, length, runs[i], check, stop, scratch), scratch)
+            else:
+                results[i] = walk(_walk_run(chunks, runs[i], check, stop), scratch)
         except BaseException as exc:  # re-raised in the caller's thread below
             errors[i] = exc
             stop.set()
@@ -575,9 +689,10 @@ class _Job:
     convert the chunk (byte swap, comparison in a wider type, widening sum).
     """
 
-    def __init__(self, view: Array, check: Callable[[], None], chunk_bytes: int, threads: int) -> None:
+    def __init__(self, view: Array, source: _Source, chunk_bytes: int, threads: int) -> None:
         self.view = view
-        self.check = check
+        self.check = source.check
+        self.file = source.file_range(view)
         self.chunk_bytes = chunk_bytes
         self.threads = threads
 
@@ -590,9 +705,11 @@ class _Job:
 
     def run(self, item_cost: int, walk: Walk, *, parallel: bool = True) -> list[Any]:
         threads = self.threads if parallel else 1
+        if self.file is not None:
+            item_cost += self.view.dtype.itemsize  # the buffer each chunk is read into
         length = chunk_items(self.chunk_bytes, threads, item_cost, self.view.dtype.itemsize)
         workers = min(threads, max(1, self.chunk_bytes // _WORKER_OVERHEAD))
-        return _run(self.view, self.check, length, workers, walk)
+        return _run(self.view, self.check, length, workers, walk, self.file)
 
 
 def _float_cost(dt: np.dtype[Any]) -> int:
@@ -633,22 +750,35 @@ def slice_mean(
     """
     budget = _checked_chunk_bytes(chunk_bytes)
     wanted = _checked_threads(threads)
-    x, check = _as_array(a)
-    view = np.asarray(x[index])
+    source = _Source(a)
+    try:
+        result = _slice_mean(source, index, budget, wanted)
+    except BaseException:
+        source.discard()  # the reduction's own error is the one to raise
+        raise
+    source.close()
+    return result
+
+
+def _slice_mean(source: _Source, index: Any, budget: int, wanted: int) -> Any:
+    view = np.asarray(source.array[index])
     dt = view.dtype
     n = view.size
     if dt.kind == "f" and dt.itemsize <= 8 and 0 < n <= chunk_items(budget, wanted, _float_cost(dt), dt.itemsize):
         # One chunk (most slices): the same float64 sum and the same rounded
         # division as the chunked path below, without its machinery, so that
         # small slices cost no more than np.mean.
-        check()
+        source.check()
+        file = source.file_range(view)
+        if file is not None:
+            view = file.read(0, np.empty(n, dtype=dt))
         return dt.type(_float_sum(view, _NO_SCRATCH) / n)
     if n == 0 or dt.kind not in "biufc":
         # numpy's own mean: the empty-slice warning, timedelta arithmetic and
         # the refusals, in one pass that copies nothing for a basic index.
-        check()
+        source.check()
         return np.mean(view)
-    job = _Job(view, check, budget, wanted)
+    job = _Job(view, source, budget, wanted)
     if dt.kind == "b":
         return np.float64(sum(job.run(0, _int_walk(_count))) / n)  # int / int is correctly rounded
     if dt.kind in "iu":
@@ -688,7 +818,18 @@ def filtered_sum(
     budget = _checked_chunk_bytes(chunk_bytes)
     wanted = _checked_threads(threads)
     _checked_threshold(threshold)
-    x, check = _as_array(a)
+    source = _Source(a)
+    try:
+        result = _filtered_sum(source, threshold, budget, wanted)
+    except BaseException:
+        source.discard()  # the reduction's own error is the one to raise
+        raise
+    source.close()
+    return result
+
+
+def _filtered_sum(source: _Source, threshold: Any, budget: int, wanted: int) -> Any:
+    x = source.array
     dt = x.dtype
     probe = np.zeros(0, dtype=dt)
     # Raises numpy's own exception for a dtype or threshold numpy refuses,
@@ -699,7 +840,7 @@ def filtered_sum(
     if dt.kind == "O":
         # Python objects cannot live in a file; numpy's expression is the definition.
         return x[x > threshold].sum()
-    job = _Job(x, check, budget, wanted)
+    job = _Job(x, source, budget, wanted)
     compare = _comparison_dtype(dt, threshold)
     if dt.kind == "b":
         cost = 1 + job.cast_cost(compare)

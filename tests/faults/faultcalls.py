@@ -74,6 +74,14 @@ class FailingCalls(OsCalls):
         self._gate("fstat")
         return super().fstat(fd)
 
+    def dup(self, fd: int) -> int:
+        self._gate("dup")
+        return super().dup(fd)
+
+    def preadv(self, fd: int, buffers: list[memoryview], offset: int) -> int:
+        self._gate("preadv")
+        return super().preadv(fd, buffers, offset)
+
     def fchmod(self, fd: int, mode: int) -> None:
         self._gate("fchmod")
         super().fchmod(fd, mode)

@@ -136,7 +136,8 @@ def _check_run(scenario: Scenario, path: Path, run: Run, ctx: dict[str, Any], be
     elif name == "reduce":
         handle = ctx["handle"]
         if exc is not None:
-            assert run.calls.failed[0] == "fstat", f"reduce failed in {run.calls.failed[0]}"
+            # dup and close of the reduction's own descriptor, size checks, reads.
+            assert run.calls.failed[0] in ("dup", "fstat", "preadv", "close"), f"reduce failed in {run.calls.failed}"
             # The handle is still good once the OS is.
             assert memmapref.slice_mean(handle) == np.mean(ctx["values"])
         else:

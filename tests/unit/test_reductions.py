@@ -569,7 +569,7 @@ def truncate_on_call(handle: memmapref.MappedArray, call: int, size: int) -> Non
     calls = 0
     lock = threading.Lock()
 
-    def check() -> None:
+    def check(*own: int) -> None:
         nonlocal calls
         with lock:
             calls += 1
@@ -579,7 +579,7 @@ def truncate_on_call(handle: memmapref.MappedArray, call: int, size: int) -> Non
                     os.ftruncate(fd, size)
                 finally:
                     os.close(fd)
-        real()
+        real(*own)
 
     handle.check_size = check  # type: ignore[method-assign]
 
@@ -619,11 +619,11 @@ from memmapref.errors import FileSizeError
 for reduction in (memmapref.slice_mean, lambda h, **k: memmapref.filtered_sum(h, 0.5, **k)):
     with memmapref.open({str(path)!r}, np.float64) as handle:
         real, calls = handle.check_size, [0]
-        def check():
+        def check(*fd):
             calls[0] += 1
             if calls[0] == 3:
                 os.truncate({str(path)!r}, {(1 << 18)})
-            real()
+            real(*fd)
         handle.check_size = check
         try:
             reduction(handle, chunk_bytes=4096, threads=1)

@@ -153,7 +153,7 @@ _TABLE = [
     Clause(
         "FAULT.8", "MUST", "a .npy header with a negative shape entry is refused with ValueError, not OverflowError"
     ),
-    Clause("FAULT.9", "SHOULD", "reductions over a file truncated while mapped raise instead of dying of SIGBUS"),
+    Clause("FAULT.9", "MUST", "reductions over a file truncated before or during the call raise, never die of SIGBUS"),
     Clause("FAULT.10", "MUST", "a path through a regular file raises NotADirectoryError; nothing is created"),
     Clause(
         "FAULT.11",
