@@ -9,7 +9,8 @@ implementation and those clauses. A clause's verdict for one implementation:
 * ``passed``: its tests passed;
 * ``not applicable``: every test of it was skipped for a missing capability;
 * ``reference only``: a clause about the reference itself, checked by the project's own tests;
-* ``untested``: no test of the suite checked it for this implementation.
+* ``untested``: no test of the suite checked it for this implementation, or every test of it was
+  skipped with a reason starting "untested" (the machine cannot check it: no strace, say).
 
 Works under pytest-xdist: records travel in the reports' ``user_properties``
 and are gathered on the controller.
@@ -172,7 +173,9 @@ def _verdict(clause: str, found: list[Record], declared: dict[str, str]) -> dict
         return {"verdict": "passed", "message": "", "example": "", "deviation": deviation}
     if found:
         skipped = next(r for r in found)
-        return {"verdict": "not applicable", "message": skipped.message, "example": "", "deviation": deviation}
+        # A skip whose reason starts with "untested" could not check the clause here (no strace, say).
+        verdict = "untested" if all(r.message.startswith("untested") for r in found) else "not applicable"
+        return {"verdict": verdict, "message": skipped.message, "example": "", "deviation": deviation}
     if clause in REFERENCE_ONLY:
         return {"verdict": "reference only", "message": "", "example": "", "deviation": deviation}
     return {"verdict": "untested", "message": "", "example": "", "deviation": deviation}
