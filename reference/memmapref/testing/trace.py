@@ -49,7 +49,8 @@ def unavailable() -> str | None:
     """Why no trace can be taken here, or None when strace works."""
     if not os.path.exists(STRACE):
         return f"strace is not installed (looked for {STRACE})"
-    done = subprocess.run([STRACE, "-f", "-qq", "-o", os.devnull, "true"], capture_output=True, text=True, check=False)
+    probe = [STRACE, "-f", "-qq", "--seccomp-bpf", "-e", "trace=chdir", "-o", os.devnull, "true"]
+    done = subprocess.run(probe, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         return f"strace cannot trace a child here (ptrace refused?): {done.stderr.strip()[:300]}"
     return None
@@ -179,7 +180,7 @@ def run_traced(
 
     with tempfile.TemporaryDirectory(prefix="memmapref-trace-") as scratch:
         out = os.path.join(scratch, "trace")
-        command = [STRACE, "-f", "-qq", "-e", "signal=none", "-e", f"trace={TRACED}", "-o", out]
+        command = [STRACE, "-f", "-qq", "--seccomp-bpf", "-e", "signal=none", "-e", f"trace={TRACED}", "-o", out]
         for spec in inject:
             command += ["-e", f"inject={spec}"]
         full = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", **(env or {}))

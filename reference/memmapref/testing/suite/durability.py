@@ -13,11 +13,13 @@ run is kept, keyed by the implementation's import spec.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ class Run:
     acks: list[persistence.Acknowledgement]
     reports: list[dict[str, Any]]
     code: str
+    directory: str
 
 
 _RUNS: dict[tuple[str, tuple[str, ...], str], Run] = {}
@@ -58,15 +61,44 @@ def sync(path):
         fd = os.open(name, flags)
         os.fsync(fd)
         os.close(fd)
-def report(what, call):
+import gc
+# Opened before any call can fail (an injection "from then on" fails every later openat).
+_FDS = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+_MAPS = os.open("/proc/self/maps", os.O_RDONLY)
+def left_open():
+    gc.collect()
+    fds = []
+    for n in os.listdir(_FDS):
+        try:
+            fds.append(os.readlink(f"/proc/self/fd/{{n}}"))
+        except OSError:
+            pass
+    chunks = []
+    while True:
+        chunk = os.pread(_MAPS, 1 << 16, sum(len(c) for c in chunks))
+        if not chunk:
+            break
+        chunks.append(chunk)
+    mapped = [line.split()[-1] for line in b"".join(chunks).decode().splitlines() if D in line]
+    return [f for f in fds if f.startswith(D)] + [f"mapping of {{m}}" for m in mapped]
+def say(record):
+    # writev, a call no injection fails, so that reports get out when every write fails.
+    os.writev(1, [(json.dumps(record) + "\\n").encode()])
+def report(what, call, leaks=False):
+    failure = None
     try:
         value = call()
     except Exception as exc:
-        print(json.dumps({{"step": what, "error": type(exc).__name__, "errno": getattr(exc, "errno", None),
-                          "message": str(exc)[:300]}}), flush=True)
-        return None
-    print(json.dumps({{"step": what, "ok": True}}), flush=True)
+        failure = {{"step": what, "error": type(exc).__name__, "errno": getattr(exc, "errno", None),
+                   "message": str(exc)[:300]}}
+    if failure is not None:
+        # Measured after the exception is gone: its traceback's frames would keep objects alive.
+        failure["left_open"] = left_open() if leaks else []
+        say(failure)
+        return FAILED
+    say({{"step": what, "ok": True}})
     return value
+FAILED = object()
 """
 
 
@@ -99,30 +131,138 @@ mark("ack", "close", OLD, "")
 """
 
 
-def _scenario(impl: Adapter, body: str, inject: tuple[str, ...] = ()) -> Run:
-    """The traced run of ``body`` for this implementation (kept: one child per scenario and injection)."""
+# Each call steps in a window the scenario marks; a failed step ends the handle's part of the scenario.
+_FAULTS = f"""
+def step(name, path, call, leaks=False):
+    mark("begin", name, path)
+    value = report(name, call, leaks)
+    mark("end", name, path)
+    return value
+NEW = os.path.join(D, "new.bin")
+h = step("create", NEW, lambda: impl.create(NEW, "<f8", ({_ITEMS},)), leaks=True)
+if h is not FAILED:
+    h.array[:] = 1.0
+    if step("flush", NEW, h.flush) is FAILED:
+        step("flush again", NEW, h.flush)
+    step("close", NEW, h.close)
+    del h
+    h = step("open", NEW, lambda: impl.open(NEW, "<f8", ({_ITEMS},), mode="r+"), leaks=True)
+    if h is not FAILED:
+        h.array[0] = 2.0
+        if step("flush", NEW, h.flush) is FAILED:
+            step("flush again", NEW, h.flush)
+        step("close", NEW, h.close)
+"""
+
+# The calls failed, each with an errno its callers must expect of it.
+INJECTED = {
+    "openat": "EMFILE",
+    "ftruncate": "EIO",
+    "fallocate": "ENOSPC",
+    "write": "ENOSPC",
+    "pwrite64": "ENOSPC",
+    "mmap": "ENOMEM",
+    "msync": "EIO",
+    "fsync": "EIO",
+    "fdatasync": "EIO",
+    "rename": "EIO",
+    "renameat2": "EIO",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One call of the scenario to fail: the ``ordinal``-th call of that name in its process."""
+
+    step: str
+    name: str
+    ordinal: int
+    text: str
+
+    def inject(self, from_then_on: bool) -> str:
+        return f"{self.name}:error={INJECTED[self.name]}:when={self.ordinal}{'+' if from_then_on else ''}"
+
+
+def targets(run: Run) -> list[Target]:
+    """The first call of each injectable name inside each step, on a file of the scenario (not its directory)."""
+    files = trace.Files(root=run.directory)
+    counts: dict[tuple[int, str], int] = {}
+    step = None
+    found: dict[tuple[str, str], Target] = {}
+    for event in run.traced.events:
+        counts[(event.pid, event.name)] = ordinal = counts.get((event.pid, event.name), 0) + 1
+        label = event.label
+        if label is not None:
+            kind, name, _ = label.split("|", 2)
+            step = name if kind == "begin" else None
+            continue
+        if step is not None and event.name in INJECTED and (step, event.name) not in found and _on_a_file(files, event):
+            found[(step, event.name)] = Target(step, event.name, ordinal, event.text)
+        files.apply(event)
+    return list(found.values())
+
+
+def _on_a_file(files: trace.Files, event: trace.Event) -> bool:
+    if event.name == "openat":
+        return files._tracked(event.path(1)) and event.path(1) != files.root and "O_DIRECTORY" not in event.args[2]
+    if event.name in ("rename", "renameat2"):
+        return files._tracked(event.path(0 if event.name == "rename" else 1))
+    if event.name == "msync":
+        return any(m.overlap(event.int(0), event.int(1)) for m in files.mappings)
+    fd = 4 if event.name == "mmap" else 0
+    found = files.description(event, fd) if event.args[fd].lstrip("-").isdigit() else None
+    return found is not None and found.file not in files.directories
+
+
+def _injected_runs(impl: Adapter) -> list[tuple[Target, bool, Run]]:
+    spec = _traceable(impl)
+    base = _run(spec, _FAULTS)
+    _survived(base)
+    # Never mmap "from then on": the interpreter's own allocator maps memory too.
+    jobs = [(t, later) for t in targets(base) for later in (False, True) if not (later and t.name == "mmap")]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(lambda job: _run(spec, _FAULTS, (job[0].inject(job[1]),)), jobs))
+    impl.note(base.code.strip())
+    return [(t, later, run) for (t, later), run in zip(jobs, runs, strict=True)]
+
+
+def _traceable(impl: Adapter) -> str:
+    """The implementation's import spec; skips as untested where no trace can be taken."""
     reason = trace.unavailable()
     if reason is not None or not sys.platform.startswith("linux"):
         pytest.skip(f"untested: no system-call trace can be taken here ({reason or sys.platform})")
     if impl.spec is None:
         pytest.skip("not applicable: the traced child needs an import spec (--impl MODULE:ATTR)")
-    key = (impl.spec, inject, body)
+    return impl.spec
+
+
+def _run(spec: str, body: str, inject: tuple[str, ...] = ()) -> Run:
+    """The traced run of ``body`` (kept: one child per implementation, scenario and injection)."""
+    key = (spec, inject, body)
     if key not in _RUNS:
         directory = tempfile.mkdtemp(prefix="memmapref-durability-")
         try:
-            code = _prelude(impl.spec, directory) + _OFFSET + body
+            code = _prelude(spec, directory) + _OFFSET + body
             env_path = os.pathsep.join(p for p in sys.path if p)
             traced = trace.run_traced([sys.executable, "-c", code], inject=inject, env={"PYTHONPATH": env_path})
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         reports = [json.loads(line) for line in traced.outcome.stdout.splitlines() if line.startswith("{")]
-        _RUNS[key] = Run(traced, persistence.replay(traced.events, directory), reports, code)
-    run = _RUNS[key]
+        _RUNS[key] = Run(traced, persistence.replay(traced.events, directory), reports, code, directory)
+    return _RUNS[key]
+
+
+def _scenario(impl: Adapter, body: str) -> Run:
+    run = _run(_traceable(impl), body)
     impl.note(run.code.strip())
+    _survived(run)
+    return run
+
+
+def _survived(run: Run) -> None:
     done = run.traced.outcome
     if done.returncode != 0:
-        pytest.fail(f"the traced child failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
-    return run
+        pytest.fail(f"the traced child died (exit {done.returncode}) instead of raising:\n{done.stderr[-2000:]}")
 
 
 _OFFSET = """
@@ -170,3 +310,41 @@ class DurabilityTests:
         run = _scenario(impl, _DURABILITY)
         assert len(run.acks) == 5, f"the scenario did not reach every step: {run.reports}"
         _judge(run.acks, ("entry", "size", "data"))
+
+    @pytest.mark.clause("FAULT.11")
+    @pytest.mark.subprocess
+    def test_a_failed_system_call_is_an_os_error(self, impl: Adapter, tmp_path: Path) -> None:
+        problems = []
+        for target, later, run in _injected_runs(impl):
+            call = target.text.split(maxsplit=1)[1]
+            how = f"{target.inject(later)} (the first {target.name} of {target.step}(): {call})"
+            if run.traced.outcome.returncode != 0:
+                problems.append(f"{how}: the child died (exit {run.traced.outcome.returncode})")
+                continue
+            got = next((r for r in run.reports if r["step"] == target.step), None)
+            want = INJECTED[target.name]
+            if got is None or "error" not in got:
+                problems.append(f"{how}: {target.step}() reported success")
+            elif errno.errorcode.get(got["errno"] or 0) != want:
+                problems.append(f"{how}: {target.step}() raised {got['error']} errno {got['errno']}, not {want}")
+            elif got["left_open"]:
+                problems.append(f"{how}: the failed {target.step}() left open {got['left_open']}")
+        assert not problems, "; ".join(problems)
+
+    @pytest.mark.clause("HANDLE.8")
+    @pytest.mark.subprocess
+    def test_a_failed_flush_is_never_followed_by_a_successful_one(self, impl: Adapter, tmp_path: Path) -> None:
+        checked = []
+        for target, later, run in _injected_runs(impl):
+            if later or target.step != "flush" or target.name not in ("msync", "fsync", "fdatasync"):
+                continue
+            failed = [r for r in run.reports if r["step"] == "flush" and "error" in r]
+            again = [r for r in run.reports if r["step"] == "flush again"]
+            checked.append(target)
+            assert not (failed and again and "ok" in again[0]), (
+                f"after {target.inject(later)} made the first flush() raise {failed[0]['error']} "
+                f"({failed[0]['message']}), the next flush() of the same handle reported success: the pages whose "
+                f"write-back failed are marked clean, so the data is lost (trace: {target.text.split(maxsplit=1)[1]})"
+            )
+        if not checked:
+            pytest.skip("not applicable: flush() makes no msync, fsync or fdatasync to fail")
