@@ -68,6 +68,11 @@ _NO_DIRECTORY_SYNC = (
     "never fsyncs the directory: after a power failure right after create() or flush() returned, a new file "
     "may not exist, under both models (trace: openat(..., O_RDWR|O_CREAT|O_TRUNC...) and no fsync of the directory)"
 )
+_FSYNCGATE = (
+    "a flush() that failed is forgotten: with the first msync failed (strace -e inject=msync:error=EIO:when=1) "
+    "flush() raises OSError(EIO), and the next flush() of the same handle is msync(ADDR, LEN, MS_SYNC) = 0 and "
+    "reports success, though the kernel has marked the lost pages clean"
+)
 _NUMPY_GROWS = "numpy.memmap in mode 'r+' extends a file shorter than offset + nbytes with zeros instead of refusing it"
 
 
@@ -113,6 +118,7 @@ class _NumpyMemmap:
         "HANDLE.3": _FLUSH_MSYNC_ONLY.format(how='write(fd, "\\0", 1) at its last byte'),
         "HANDLE.4": _CLOSE_NO_SYNC,
         "CREATE.9": _NO_DIRECTORY_SYNC,
+        "HANDLE.8": _FSYNCGATE,
         "FAULT.12": f"{_NO_DIRECTORY_SYNC}; and {_CLOSE_NO_SYNC}",
     }
     # Version-specific findings are merged in one expression, so that each numpy measures full coverage.
@@ -170,6 +176,7 @@ class _NpyMemmap:
         "HANDLE.3": _FLUSH_MSYNC_ONLY.format(how='write(fd, "\\0", 1) at its last byte'),
         "HANDLE.4": _CLOSE_NO_SYNC,
         "CREATE.9": _NO_DIRECTORY_SYNC,
+        "HANDLE.8": _FSYNCGATE,
         "FAULT.12": f"{_NO_DIRECTORY_SYNC}; and {_CLOSE_NO_SYNC}",
     }
     # numpy 2 writes shape entries with their repr, np.int64(3), which its own header parser refuses.
@@ -253,6 +260,7 @@ class _RawMmap:
         "HANDLE.4": "close() calls mmap.close(), a munmap without msync or fsync: stores since the last flush() may "
         "be lost in a power failure right after close() returns, under both models",
         "CREATE.9": _NO_DIRECTORY_SYNC,
+        "HANDLE.8": _FSYNCGATE,
         "FAULT.12": f"{_NO_DIRECTORY_SYNC}; and close() syncs nothing",
     }
 

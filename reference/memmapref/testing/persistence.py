@@ -63,7 +63,10 @@ class Model:
     def apply(self, effect: Effect, files: Files) -> None:
         event = effect.event
         assert event is not None
-        if effect.kind == "named" or effect.kind == "unnamed":
+        if effect.kind == "existing":
+            self.durable_names[effect.path] = effect.file
+            self.durable_sizes[effect.file] = files.sizes[effect.file]
+        elif effect.kind == "named" or effect.kind == "unnamed":
             self.durable_names.setdefault(effect.path, None)
             self.named_by[effect.path] = event
         elif effect.kind == "resized":

@@ -173,9 +173,17 @@ class Traced:
 
 
 def run_traced(
-    argv: Sequence[str], *, inject: Iterable[str] = (), env: dict[str, str] | None = None, timeout: float = 120
+    argv: Sequence[str],
+    *,
+    inject: Iterable[str] = (),
+    paths: Iterable[str] = (),
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
 ) -> Traced:
-    """Run ``argv`` under ``strace -f``, with the given ``inject=`` specifications, and parse its trace."""
+    """Run ``argv`` under ``strace -f``, with the given ``inject=`` specifications, and parse its trace.
+
+    With ``paths``, only the calls on those paths are traced (``strace -P``), and so counted by ``when=``.
+    """
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="memmapref-trace-") as scratch:
@@ -183,6 +191,8 @@ def run_traced(
         command = [STRACE, "-f", "-qq", "--seccomp-bpf", "-e", "signal=none", "-e", f"trace={TRACED}", "-o", out]
         for spec in inject:
             command += ["-e", f"inject={spec}"]
+        for path in paths:
+            command += ["-P", path]
         full = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", **(env or {}))
         done = subprocess.run([*command, *argv], capture_output=True, text=True, timeout=timeout, env=full, check=False)
         with open(out) as f:
@@ -260,11 +270,11 @@ class Files:
         handler = getattr(self, f"_on_{event.name}", None)
         return list(handler(event)) if handler is not None else []
 
-    def _tracked(self, path: str) -> bool:
+    def tracked(self, path: str) -> bool:
         return path == self.root or path.startswith(self.root.rstrip("/") + "/")
 
     def _opened(self, event: Event, path: str, flags: str) -> list[Effect]:
-        if not self._tracked(path) or event.ret is None:
+        if not self.tracked(path) or event.ret is None:
             return []
         effects: list[Effect] = []
         if path == self.root or "O_DIRECTORY" in flags:
@@ -274,7 +284,9 @@ class Files:
             found = self.names[path] = self.new_file()
             effects.append(Effect("named", found, path=path, event=event))
         else:
-            found = self.ensure(path)
+            if path not in self.names:
+                effects.append(Effect("existing", self.ensure(path), path=path, event=event))
+            found = self.names[path]
         if "O_TRUNC" in flags and self.sizes[found]:
             self.sizes[found] = 0
             effects.append(Effect("resized", found, event=event))
@@ -396,7 +408,7 @@ class Files:
     _on_fdatasync = _on_fsync
 
     def _renamed(self, event: Event, source: str, target: str) -> list[Effect]:
-        if source not in self.names or not self._tracked(target):
+        if source not in self.names or not self.tracked(target):
             return []
         found = self.names[target] = self.names.pop(source)
         return [Effect("unnamed", found, path=source, event=event), Effect("named", found, path=target, event=event)]
@@ -420,7 +432,7 @@ class Files:
         return self._unlinked(event, event.path(1))
 
     def _linked(self, event: Event, source: str, target: str) -> list[Effect]:
-        if source not in self.names or not self._tracked(target):
+        if source not in self.names or not self.tracked(target):
             return []
         found = self.names[target] = self.names[source]
         return [Effect("named", found, path=target, event=event)]
@@ -434,7 +446,11 @@ class Files:
 
 @dataclass(frozen=True)
 class Effect:
-    """What one call did to a tracked file: ``named``, ``unnamed``, ``resized``, ``wrote``, ``msync``, ``fsync``."""
+    """What one call did to a tracked file.
+
+    ``existing`` (first seen, there before the trace began), ``named``, ``unnamed``, ``resized``,
+    ``wrote``, ``msync``, ``fsync``.
+    """
 
     kind: str
     file: int
