@@ -205,7 +205,8 @@ def describe(violations: list[Violation]) -> str:
     for v in violations:
         by.setdefault((v.kind, v.step, v.path), []).append(v)
     lines = []
-    for group in by.values():
+    # What fails under both models first: it needs no assumption about msync.
+    for group in sorted(by.values(), key=lambda g: -len({v.model for v in g})):
         models = sorted({v.model for v in group}, key=MODELS.index)
         scope = "under POSIX and Linux" if len(models) == len(MODELS) else f"under {models[0]} only"
         first = group[0]
