@@ -168,9 +168,6 @@ class Traced:
     events: list[Event]
     text: str
 
-    def steps(self) -> list[str]:
-        return [e.label for e in self.events if e.label is not None]
-
 
 def run_traced(
     argv: Sequence[str],
@@ -248,9 +245,6 @@ class Files:
             self.directories.add(self._next)
         return self._next
 
-    def file_at(self, path: str) -> int | None:
-        return self.names.get(path)
-
     def description(self, event: Event, index: int = 0) -> Description | None:
         return self.fds.get((event.pid, event.int(index)))
 
@@ -258,10 +252,9 @@ class Files:
 
     def ensure(self, path: str, size: int = 0) -> int:
         """The identity of the file at ``path``, registering one that existed before the trace began."""
-        found = self.names.get(path)
-        if found is None:
-            found = self.names[path] = self.new_file(size)
-        return found
+        if path not in self.names:
+            self.names[path] = self.new_file(size)
+        return self.names[path]
 
     def apply(self, event: Event) -> list[Effect]:
         """Update the bookkeeping for ``event``; what it did to files under ``root``."""

@@ -265,7 +265,7 @@ def _aimed(spec: str, target: Target, later: bool) -> tuple[Target, Run]:
         if not again:
             break
         target = again[0]
-        run = _run(spec, _FAULTS, (target.inject(later),))
+        run = _run(spec, _FAULTS, (target.inject(later),), target.path)
     return target, run
 
 
@@ -289,6 +289,30 @@ def _window(run: Run, step: str, name: str) -> list[trace.Event]:
         elif inside and event.name == name:
             found.append(event)
     return found
+
+
+def fault_problems(runs: list[tuple[Target, bool, Run]]) -> tuple[int, list[str]]:
+    """How many injections hit their call, and what FAULT.11 finds wrong in those runs."""
+    problems = []
+    aimed = 0
+    for target, later, run in runs:
+        if not hit(run, target):
+            continue  # the injection missed its call: this one is untested
+        aimed += 1
+        call = target.text.split(maxsplit=1)[1]
+        how = f"{target.inject(later)} (the first {target.name} of {target.step}(): {call})"
+        if run.traced.outcome.returncode != 0:
+            problems.append(f"{how}: the child died (exit {run.traced.outcome.returncode})")
+            continue
+        got = next((r for r in run.reports if r["step"] == target.step), None)
+        want = INJECTED[target.name]
+        if got is None or "error" not in got:
+            problems.append(f"{how}: {target.step}() reported success")
+        elif errno.errorcode.get(got["errno"] or 0) != want:
+            problems.append(f"{how}: {target.step}() raised {got['error']} errno {got['errno']}, not {want}")
+        elif got["left_open"]:
+            problems.append(f"{how}: the failed {target.step}() left open {got['left_open']}")
+    return aimed, problems
 
 
 def _traceable(impl: Adapter) -> str:
@@ -384,25 +408,7 @@ class DurabilityTests:
     @pytest.mark.clause("FAULT.11")
     @pytest.mark.subprocess
     def test_a_failed_system_call_is_an_os_error(self, impl: Adapter, tmp_path: Path) -> None:
-        problems = []
-        aimed = 0
-        for target, later, run in _injected_runs(impl):
-            if not hit(run, target):
-                continue  # the injection missed its call: this one is untested
-            aimed += 1
-            call = target.text.split(maxsplit=1)[1]
-            how = f"{target.inject(later)} (the first {target.name} of {target.step}(): {call})"
-            if run.traced.outcome.returncode != 0:
-                problems.append(f"{how}: the child died (exit {run.traced.outcome.returncode})")
-                continue
-            got = next((r for r in run.reports if r["step"] == target.step), None)
-            want = INJECTED[target.name]
-            if got is None or "error" not in got:
-                problems.append(f"{how}: {target.step}() reported success")
-            elif errno.errorcode.get(got["errno"] or 0) != want:
-                problems.append(f"{how}: {target.step}() raised {got['error']} errno {got['errno']}, not {want}")
-            elif got["left_open"]:
-                problems.append(f"{how}: the failed {target.step}() left open {got['left_open']}")
+        aimed, problems = fault_problems(_injected_runs(impl))
         if not aimed:
             pytest.skip("untested: no injection hit its target call")
         assert not problems, "; ".join(problems)
@@ -412,9 +418,8 @@ class DurabilityTests:
     def test_a_failed_flush_is_never_followed_by_a_successful_one(self, impl: Adapter, tmp_path: Path) -> None:
         checked = []
         for target, later, run in _injected_runs(impl):
-            if later or target.step != "flush" or target.name not in ("msync", "fsync", "fdatasync"):
-                continue
-            if not hit(run, target):
+            flush = target.step == "flush" and target.name in ("msync", "fsync", "fdatasync")
+            if later or not flush or not hit(run, target):
                 continue
             failed = [r for r in run.reports if r["step"] == "flush" and "error" in r]
             again = [r for r in run.reports if r["step"] == "flush again"]
