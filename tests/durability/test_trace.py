@@ -18,6 +18,7 @@ def test_arguments_split_at_top_level_commas_only() -> None:
     assert got == ("3", '"a, \\"b\\""', '[{iov_base="x", iov_len=1}]', "0x10")
     assert trace.unquote(got[1]) == 'a, "b"'
     assert trace.unquote('"\\0abc"...') == "\0abc"
+    assert trace.split_args("") == ()
 
 
 def test_unfinished_calls_are_joined_to_their_resumption_and_failures_keep_their_errno() -> None:
@@ -55,6 +56,9 @@ def test_descriptors_positions_and_names_are_followed() -> None:
             'write(3, "ab", 2) = 2',
             'pwrite64(5, "abcd", 4, 200) = 4',
             'write(9, "", 0) = 0',
+            "lseek(3, 0, SEEK_SET) = 0",
+            'write(3, "x", 1) = 1',
+            "lseek(3, 102, SEEK_SET) = 102",
             "ftruncate(3, 4096) = 0",
             "fallocate(3, FALLOC_FL_KEEP_SIZE, 0, 8192) = 0",
             "fallocate(3, 0, 0, 100) = 0",
@@ -91,13 +95,14 @@ def test_descriptors_positions_and_names_are_followed() -> None:
         "resized",
         "wrote",
         "resized",
+        "wrote",
         "resized",
         "resized",
         "unnamed",
         "named",
         "resized",
     ]
-    assert [(e.start, e.end) for e in effects if e.kind == "wrote"] == [(100, 102), (200, 204)]
+    assert [(e.start, e.end) for e in effects if e.kind == "wrote"] == [(100, 102), (200, 204), (0, 1)]
     assert {"/d/b2", "/d/c2"} <= set(files.names) and "/d/c" not in files.names and "/d/b" not in files.names
     assert files.names["/d"] in files.directories
     assert [e.path for e in effects if e.kind == "fsync"] == ["/d"], "only the directory was synced"
