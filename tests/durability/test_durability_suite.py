@@ -156,7 +156,7 @@ def test_without_a_flush_call_to_fail_handle_8_does_not_apply(monkeypatch: pytes
     with pytest.raises(pytest.skip.Exception, match="not applicable: flush"):
         DurabilityTests().test_a_failed_flush_is_never_followed_by_a_successful_one(impl, tmp_path)
     with pytest.raises(pytest.skip.Exception, match="untested: no injection hit"):
-        DurabilityTests().test_a_failed_system_call_is_an_os_error(impl, tmp_path)
+        DurabilityTests().test_a_failed_system_call_is_raised_with_its_errno(impl, tmp_path)
 
 
 def test_a_child_that_dies_fails_the_test() -> None:

@@ -407,7 +407,7 @@ class DurabilityTests:
 
     @pytest.mark.clause("FAULT.11")
     @pytest.mark.subprocess
-    def test_a_failed_system_call_is_an_os_error(self, impl: Adapter, tmp_path: Path) -> None:
+    def test_a_failed_system_call_is_raised_with_its_errno(self, impl: Adapter, tmp_path: Path) -> None:
         aimed, problems = fault_problems(_injected_runs(impl))
         if not aimed:
             pytest.skip("untested: no injection hit its target call")

@@ -109,7 +109,7 @@ class FileModel(RuleBasedStateMachine):
 
 
 class StateMachineTests:
-    @pytest.mark.clause("HANDLE.2", "HANDLE.3", "HANDLE.4", "OPEN.7", "OPEN.8", "OPEN.9")
+    @pytest.mark.clause("HANDLE.2", "OPEN.7", "OPEN.8", "OPEN.9")
     def test_interleaved_operations(self, impl: Adapter, tmp_path: Path) -> None:
         run_state_machine_as_test(
             lambda: FileModel(impl, tmp_path),  # type: ignore[arg-type]

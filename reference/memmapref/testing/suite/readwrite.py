@@ -43,7 +43,7 @@ def _rewrite(data: Any, values: np.ndarray[Any, Any]) -> tuple[Any, np.ndarray[A
 
 
 class ReadWriteTests:
-    @pytest.mark.clause("OPEN.8", "HANDLE.3")
+    @pytest.mark.clause("OPEN.8")
     @given(data=st.data())
     def test_flushed_writes_reach_the_file(self, impl: Adapter, tmp_path: Path, data: Any) -> None:
         path, dtype, shape, order, values = _prepared(impl, tmp_path, data)

@@ -18,7 +18,7 @@ from ._support import draw_layout, fresh_file, needs_empty_arrays, raises_builti
 
 
 class ReopenTests:
-    @pytest.mark.clause("HANDLE.2", "HANDLE.3", "OPEN.4", "OPEN.5")
+    @pytest.mark.clause("HANDLE.2", "OPEN.4", "OPEN.5")
     @given(dtype=mst.dtypes(), shape=mst.shapes(), data=st.data())
     def test_round_trip(
         self, impl: Adapter, tmp_path: Path, dtype: np.dtype[Any], shape: tuple[int, ...], data: Any
