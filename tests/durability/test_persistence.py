@@ -102,3 +102,14 @@ def test_describe_groups_the_models_a_violation_needs(model: str) -> None:
     assert {v.model for v in ack.of("entry")} == set(persistence.MODELS)
     stored = "line 4: the scenario stored bytes 0 to 8192 through the mapping"
     assert ack.of("data", model=model)[0].evidence == (stored,)
+
+
+def test_a_store_to_a_file_older_than_the_trace_counts_whatever_its_size() -> None:
+    (ack,) = _acks(
+        'openat(AT_FDCWD, "/d/old", O_RDWR) = 3',
+        MAP,
+        _mark("store", "/d/old", 4096, 4104),
+        _mark("ack", "close", "/d/old", ""),
+    )
+    assert [(v.model, v.kind) for v in ack.violations] == [(POSIX, "data"), (LINUX, "data")]
+    assert "(first: bytes 4096 to 8192)" in ack.violations[0].message

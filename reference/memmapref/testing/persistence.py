@@ -129,8 +129,10 @@ class Model:
                     (_line(sized),) if sized is not None else (),
                 )
             )
-        pages = sorted(p for p in self.pending.get(found, {}) if p * PAGE < size)
+        # Pages past the end do not count; in a file of unknown size, every stored page does.
+        pages = sorted(p for p in self.pending.get(found, {}) if p * PAGE < size or found in files.unsized)
         if pages:
+            end = pages[0] * PAGE + PAGE if found in files.unsized else min(size, pages[0] * PAGE + PAGE)
             stores = self.pending[found]
             last = self.synced_by.get(found)
             out.append(
@@ -140,7 +142,7 @@ class Model:
                     step,
                     path,
                     f"{when}, {len(pages)} page(s) of {name} (first: bytes {pages[0] * PAGE} to "
-                    f"{min(size, pages[0] * PAGE + PAGE)}) may hold their old contents: stored, and never covered "
+                    f"{end}) may hold their old contents: stored, and never covered "
                     "since by msync(MS_SYNC) or fsync",
                     tuple(dict.fromkeys([_line(stores[pages[0]])] + ([_line(last)] if last is not None else []))),
                 )

@@ -235,6 +235,7 @@ class Files:
     mappings: list[Mapping] = field(default_factory=list)
     sizes: dict[int, int] = field(default_factory=dict)
     directories: set[int] = field(default_factory=set)
+    unsized: set[int] = field(default_factory=set)  # files whose size before the trace is unknown
     root: str = "/"  # only files under this directory are followed
     _next: int = 0
 
@@ -249,12 +250,6 @@ class Files:
         return self.fds.get((event.pid, event.int(index)))
 
     # -- replay ----------------------------------------------------------------------
-
-    def ensure(self, path: str, size: int = 0) -> int:
-        """The identity of the file at ``path``, registering one that existed before the trace began."""
-        if path not in self.names:
-            self.names[path] = self.new_file(size)
-        return self.names[path]
 
     def apply(self, event: Event) -> list[Effect]:
         """Update the bookkeeping for ``event``; what it did to files under ``root``."""
@@ -278,7 +273,10 @@ class Files:
             effects.append(Effect("named", found, path=path, event=event))
         else:
             if path not in self.names:
-                effects.append(Effect("existing", self.ensure(path), path=path, event=event))
+                # A file there before the trace began: its size is not in the trace.
+                self.names[path] = self.new_file()
+                self.unsized.add(self.names[path])
+                effects.append(Effect("existing", self.names[path], path=path, event=event))
             found = self.names[path]
         if "O_TRUNC" in flags and self.sizes[found]:
             self.sizes[found] = 0
