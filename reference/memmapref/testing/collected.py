@@ -5,6 +5,7 @@ from __future__ import annotations
 from .suite import (
     CopyOnWriteTests,
     CreateTests,
+    DurabilityTests,
     ErrorTests,
     FaultTests,
     HandleTests,
@@ -48,4 +49,8 @@ class TestFaults(FaultTests):
 
 
 class TestStateMachine(StateMachineTests):
+    pass
+
+
+class TestDurability(DurabilityTests):
     pass

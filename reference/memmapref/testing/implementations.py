@@ -57,6 +57,23 @@ _FLOAT_SHAPES = (
     "mmap with ValueError ('mmap length is greater than file size'), not TypeError"
 )
 _NO_REDUCTIONS = "no reductions of its own: np.mean over a file truncated while mapped dies of SIGBUS"
+_FLUSH_MSYNC_ONLY = (
+    "flush() is a single msync(MS_SYNC) and never an fsync, so under the POSIX model the size a new file got "
+    "from {how} is never durable (trace: msync(ADDR, LEN, MS_SYNC) = 0 and no fsync; holds under the Linux model)"
+)
+_CLOSE_NO_SYNC = (
+    "close() drops the mapping (munmap) without msync or fsync: stores since the last flush() may be lost "
+    "in a power failure right after close() returns, under both models (trace: munmap, no msync after the store)"
+)
+_NO_DIRECTORY_SYNC = (
+    "never fsyncs the directory: after a power failure right after create() or flush() returned, a new file "
+    "may not exist, under both models (trace: openat(..., O_RDWR|O_CREAT|O_TRUNC...) and no fsync of the directory)"
+)
+_FSYNCGATE = (
+    "a flush() that failed is forgotten: with the first msync failed (strace -e inject=msync:error=EIO:when=1) "
+    "flush() raises OSError(EIO), and the next flush() of the same handle is msync(ADDR, LEN, MS_SYNC) = 0 and "
+    "reports success, though the kernel has marked the lost pages clean"
+)
 _NUMPY_GROWS = "numpy.memmap in mode 'r+' extends a file shorter than offset + nbytes with zeros instead of refusing it"
 
 
@@ -112,6 +129,11 @@ class _NumpyMemmap:
             "open recreates the file zero-filled",
             match="the file changed",
         ),
+        "HANDLE.3": _FLUSH_MSYNC_ONLY.format(how='write(fd, "\\0", 1) at its last byte'),
+        "HANDLE.4": _CLOSE_NO_SYNC,
+        "CREATE.9": _NO_DIRECTORY_SYNC,
+        "HANDLE.8": _FSYNCGATE,
+        "FAULT.12": f"{_NO_DIRECTORY_SYNC}; and {_CLOSE_NO_SYNC}",
     }
     # Version-specific findings are merged in one expression, so that each numpy measures full coverage.
     deviations.update(
@@ -172,6 +194,11 @@ class _NpyMemmap:
             match=r"got (TypeError: object of type 'NoneType' has no len"
             r"|ValueError: .*(header says dtype|Python objects in dtype))",
         ),
+        "HANDLE.3": _FLUSH_MSYNC_ONLY.format(how='write(fd, "\\0", 1) at its last byte'),
+        "HANDLE.4": _CLOSE_NO_SYNC,
+        "CREATE.9": _NO_DIRECTORY_SYNC,
+        "HANDLE.8": _FSYNCGATE,
+        "FAULT.12": f"{_NO_DIRECTORY_SYNC}; and {_CLOSE_NO_SYNC}",
     }
     # numpy 2 writes shape entries with their repr, np.int64(3), which its own header parser refuses.
     deviations.update({"HANDLE.2": _ISSUE_28334} if _NUMPY_2 else {})
@@ -265,6 +292,12 @@ class _RawMmap:
             "create opens the path with 'w+b', which truncates the old file before any argument is checked",
             match="the file changed",
         ),
+        "HANDLE.3": _FLUSH_MSYNC_ONLY.format(how="ftruncate(fd, SIZE)"),
+        "HANDLE.4": "close() calls mmap.close(), a munmap without msync or fsync: stores since the last flush() may "
+        "be lost in a power failure right after close() returns, under both models",
+        "CREATE.9": _NO_DIRECTORY_SYNC,
+        "HANDLE.8": _FSYNCGATE,
+        "FAULT.12": f"{_NO_DIRECTORY_SYNC}; and close() syncs nothing",
     }
 
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> _RawHandle:

@@ -9,7 +9,8 @@ implementation and those clauses. A clause's verdict for one implementation:
 * ``passed``: its tests passed;
 * ``not applicable``: every test of it was skipped for a missing capability;
 * ``reference only``: a clause about the reference itself, checked by the project's own tests;
-* ``untested``: no test of the suite checked it for this implementation.
+* ``untested``: no test of the suite checked it for this implementation, or every test of it was
+  skipped with a reason starting "untested" (the machine cannot check it: no strace, say).
 
 Works under pytest-xdist: records travel in the reports' ``user_properties``
 and are gathered on the controller.

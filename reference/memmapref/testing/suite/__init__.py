@@ -11,6 +11,7 @@ Subclass them with a ``Test`` prefix in your own test module and provide an
 """
 
 from .create import CreateTests
+from .durability import DurabilityTests
 from .errors import ErrorTests
 from .faults import FaultTests
 from .handle import HandleTests
@@ -22,6 +23,7 @@ from .reopen import ReopenTests
 __all__ = [
     "CopyOnWriteTests",
     "CreateTests",
+    "DurabilityTests",
     "ErrorTests",
     "FaultTests",
     "HandleTests",
