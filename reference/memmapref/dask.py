@@ -240,7 +240,6 @@ def _chunks(task: _Task, stack: ExitStack) -> Iterator[Array]:
         for p in task.pieces
     ]
     flats = [(p.start, p.start + p.shard.size, h, h.array.reshape(-1)) for p, h in handles]
-    gather: Array | None = None
     for a in range(task.lo, task.hi, task.length):
         b = min(task.hi, a + task.length)
         parts = [(s, e, h, flat) for s, e, h, flat in flats if s < b and e > a]
@@ -250,12 +249,12 @@ def _chunks(task: _Task, stack: ExitStack) -> Iterator[Array]:
             s, _, _, flat = parts[0]
             yield flat[a - s : b - s]
             continue
-        if gather is None:
-            gather = np.empty(task.length, dtype=flats[0][3].dtype)
+        # Only a task's last chunk can run past the shard it starts in: one buffer per task.
+        gather = np.empty(b - a, dtype=flats[0][3].dtype)
         for s, e, _, flat in parts:
             lo, hi = max(a, s), min(b, e)
             gather[lo - a : hi - a] = flat[lo - s : hi - s]
-        yield gather[: b - a]
+        yield gather
 
 
 def _filtered_partial(task: _Task, threshold: Any) -> Any:
@@ -315,7 +314,7 @@ def _gather(client: Any, fn: Any, tasks: list[_Task], *args: Any, progress: bool
     if progress:
         from distributed import progress as bar
 
-        bar(futures)
+        bar(futures, scheduler=client.scheduler.address)  # this client's, not the default one
     return list(client.gather(futures))
 
 
