@@ -22,7 +22,7 @@ from __future__ import annotations
 import copyreg
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +55,7 @@ from .reductions import (
 
 Array = np.ndarray[Any, Any]
 
-__all__ = ["Shard", "filtered_sum", "shard", "slice_mean"]
+__all__ = ["Shard", "connect", "filtered_sum", "shard", "slice_mean"]
 
 
 def _rebuild_file_size_error(text: str, path: str, expected: int, actual: int) -> FileSizeError:
@@ -307,6 +307,23 @@ def _client(client: Any) -> Any:
                 "pass client=Client(...) or create one first (Client(LocalCluster()) on one machine)",
             )
         ) from exc
+
+
+@contextmanager
+def connect(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
+    """A client of the scheduler at ``scheduler``, or of a new local cluster of ``workers`` processes, 1 thread each."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    # One thread per process: the kernels release the GIL only inside numpy calls.
+    with (
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
 
 
 def _gather(client: Any, fn: Any, tasks: list[_Task], *args: Any, progress: bool) -> list[Any]:

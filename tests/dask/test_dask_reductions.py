@@ -22,7 +22,8 @@ import cloudpickle
 import leaks
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster
+from daskcluster import cluster as _cluster
+from distributed import Client
 
 import memmapref
 from memmapref import dask as md
@@ -34,18 +35,6 @@ CHUNK = 1 << 14
 ROWS = 60_001
 THRESHOLD = 0.25
 DTYPES = ["float32", "float64", ">f8", "int32", "int64", "uint8", "uint64", "bool"]
-
-
-def _cluster(workers: int, processes: bool = True) -> LocalCluster:
-    return LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=":0", silence_logs=50
-    )
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
-    with _cluster(2) as cluster, Client(cluster, set_as_default=False) as c:
-        yield c
 
 
 def _data(dtype: str, rows: int = ROWS, seed: int = 0) -> np.ndarray[Any, Any]:
