@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 DEFAULT_IMPL = "memmapref.testing.implementations:numpy_memmap"
 
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--report", default="memmapref-report", metavar="DIR", help="where report.md and report.json go")
     check.add_argument("-n", "--workers", default=None, help="pytest-xdist workers ('auto', a number, or 0 for none)")
     check.add_argument("-k", dest="keyword", metavar="EXPR", help="only tests matching EXPR (pytest -k)")
+    _add_reduce(commands)
     return parser
 
 
@@ -47,6 +49,8 @@ def _specs(given: list[str] | None) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "reduce":
+        return _reduce(args)
     from .testing.protocol import load
 
     specs = _specs(args.impl)
@@ -110,6 +114,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     gate = json.loads(report_json.read_text())["gate"]
     return 0 if gate else 1
+
+
+# ---------------------------------------------------------------------------
+# memmapref reduce
+
+
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)  # argparse reports a ValueError as a usage error
+
+
+def _add_reduce(commands: Any) -> None:
+    reduce = commands.add_parser(
+        "reduce",
+        help="x[x > THRESHOLD].sum() over a directory of shards, on dask.distributed (the 'dask' extra)",
+        description="The filtered sum of the logical array the shards form along axis 0, bit for bit the "
+        "single-machine result. Shards: the directory's .npy files, or with --dtype every file as a raw "
+        "1-d shard; in name order.",
+    )
+    reduce.add_argument("directory", type=Path, help="the directory of shards")
+    reduce.add_argument("threshold", type=_number, help="the threshold t of x > t")
+    reduce.add_argument("--dtype", help="the item type of raw shards (default: read the .npy headers)")
+    reduce.add_argument("--scheduler", metavar="ADDRESS", help="a running scheduler (default: a local cluster)")
+    reduce.add_argument("--workers", type=int, default=None, metavar="N", help="local cluster worker processes")
+    reduce.add_argument("--chunk-bytes", type=int, default=None, metavar="N", help="the memory budget per task")
+
+
+def _reduce(args: argparse.Namespace) -> int:
+    from . import dask as mdask
+    from .errors import MemmapError
+    from .reductions import DEFAULT_CHUNK_BYTES
+
+    try:
+        names = sorted(p for p in args.directory.iterdir() if p.is_file() and (args.dtype or p.suffix == ".npy"))
+        shards = [mdask.shard(p, args.dtype) for p in names]
+    except (OSError, MemmapError) as exc:
+        print(f"memmapref reduce: {exc}", file=sys.stderr)
+        return 2
+    if not shards:
+        kind = "files" if args.dtype else ".npy files (pass --dtype for raw shards)"
+        print(f"memmapref reduce: got no {kind} in {str(args.directory)!r}; expected shards", file=sys.stderr)
+        return 2
+    try:
+        with mdask.connect(args.scheduler, args.workers) as client:
+            print(f"{len(shards)} shards of {shards[0].dtype}, on {client.scheduler.address}", flush=True)
+            budget = args.chunk_bytes or DEFAULT_CHUNK_BYTES
+            total = mdask.filtered_sum(shards, args.threshold, client=client, chunk_bytes=budget, progress=True)
+    except MemmapError as exc:
+        print(f"memmapref reduce: {exc}", file=sys.stderr)
+        return 2
+    print(f"\nfiltered sum (x > {args.threshold!r}): {total!r}")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover -- `python -m memmapref.cli`
