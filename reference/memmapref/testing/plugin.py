@@ -6,6 +6,7 @@ Load it with ``pytest_plugins = ["memmapref.testing.plugin"]`` in a conftest
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ BUNDLED = [
     "memmapref.testing.implementations:numpy_memmap",
     "memmapref.testing.implementations:npy_memmap",
     "memmapref.testing.implementations:raw_mmap",
+    *(["memmapref.testing.impl_pyarrow:pyarrow_memory_map"] if importlib.util.find_spec("pyarrow") else []),
 ]
 _TARGETS = pytest.StashKey[dict[str, Any]]()
 
