@@ -49,6 +49,7 @@ from .reductions import (
     _int_sum,
     _Job,
     _Scratch,
+    _Source,
     _wrap,
     chunk_items,
 )
@@ -370,12 +371,13 @@ def filtered_sum(
     total = sum(s.size for s in described)
     if total == 0:
         return zero
-    job = _Job(probe, lambda: None, budget, 1)
+    job = _Job(probe, _Source(probe), budget, 1)
     compare = _comparison_dtype(dt, threshold)
     # The reference's scratch bytes per item for this kernel, hence its chunk length.
     wide = {"b": (), "i": (np.int64,), "u": (np.uint64,), "f": (np.float64,)}[dt.kind]
     cost = (1 if dt.kind == "b" else 9) + job.cast_cost(compare, *wide)
-    length = chunk_items(budget, 1, cost, dt.itemsize)
+    # Plus the read buffer, which the reference counts on every path (_Job.run).
+    length = chunk_items(budget, 1, cost + dt.itemsize, dt.itemsize)
     tasks = _plan(described, 0, total, length)
     parts = _gather(_client(client), _filtered_partial, tasks, threshold, progress=progress)
     if dt.kind == "f":
@@ -422,12 +424,13 @@ def slice_mean(
     n = (stop - start) * row
     if n == 0:
         return np.mean(np.zeros(0, dtype=dt))  # nan with numpy's RuntimeWarning (MEAN.5)
-    job = _Job(np.zeros(0, dtype=dt), lambda: None, budget, 1)
+    job = _Job(np.zeros(0, dtype=dt), _Source(np.zeros(0, dtype=dt)), budget, 1)
     if dt.kind == "f":
         cost = _float_cost(dt)
     else:
         cost = 0 if dt.kind == "b" else 8 + job.cast_cost(np.int64 if dt.kind == "i" else np.uint64)
-    length = chunk_items(budget, 1, cost, dt.itemsize)
+    # Plus the read buffer, which the reference counts on every path (_Job.run).
+    length = chunk_items(budget, 1, cost + dt.itemsize, dt.itemsize)
     tasks = _plan(described, start * row, stop * row, length)
     parts = _gather(_client(client), _mean_partial, tasks, progress=progress)
     if dt.kind == "f":

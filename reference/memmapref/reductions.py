@@ -705,8 +705,9 @@ class _Job:
 
     def run(self, item_cost: int, walk: Walk, *, parallel: bool = True) -> list[Any]:
         threads = self.threads if parallel else 1
-        if self.file is not None:
-            item_cost += self.view.dtype.itemsize  # the buffer each chunk is read into
+        # The buffer a handle's chunk is read into, counted on every path: the chunk grid, and with
+        # it every float result, must not depend on whether the bytes are read or mapped.
+        item_cost += self.view.dtype.itemsize
         length = chunk_items(self.chunk_bytes, threads, item_cost, self.view.dtype.itemsize)
         workers = min(threads, max(1, self.chunk_bytes // _WORKER_OVERHEAD))
         return _run(self.view, self.check, length, workers, walk, self.file)

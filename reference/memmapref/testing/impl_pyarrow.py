@@ -115,6 +115,16 @@ class _PyarrowMemoryMap:
         "FAULT.2": _TOO_SHORT,
         "FAULT.3": f"an empty file maps as a 0-byte buffer: {_TOO_SHORT}",
         "FAULT.9": "no reductions of its own: np.mean over a file truncated while mapped dies of SIGBUS",
+        "OPEN.2": "a file shorter than the array is refused by np.frombuffer with TypeError ('buffer is too small "
+        "for requested array'), not ValueError",
+        "HANDLE.3": "flush() makes no msync and no fsync (strace): neither the pages nor the size set by "
+        "ftruncate are ever made durable, under both models",
+        "HANDLE.4": "close() syncs nothing (strace): stores since the last flush() may be lost in a power failure, "
+        "and so may the file's size, under both models",
+        "CREATE.9": "create_memory_map opens the path with O_TRUNC in place and never fsyncs the directory: after "
+        "a power failure the file may not exist, under both models",
+        "FAULT.12": "nothing acknowledged is durable: no msync, no fsync of the file, no fsync of the directory",
+        "FAULT.11": "a failed mmap (ENOMEM injected) is raised as an OSError without an errno",
         "CREATE.4": "create_memory_map extends the file with ftruncate: a sparse file (no block reserved for a 1 "
         "MiB file), SIGBUS on a full disk",
         "CREATE.5": "create_memory_map opens the existing file with O_TRUNC before anything can fail: a negative "
