@@ -33,7 +33,19 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--profile", choices=["quick", "ci", "thorough"], default="ci", help="Hypothesis profile")
     check.add_argument("--examples", type=int, metavar="N", help="examples per property (overrides the profile)")
     check.add_argument("--report", default="memmapref-report", metavar="DIR", help="where report.md and report.json go")
-    check.add_argument("-n", "--workers", default=None, help="pytest-xdist workers ('auto', a number, or 0 for none)")
+    check.add_argument(
+        "--timeout",
+        type=int,
+        default=60,
+        metavar="SECONDS",
+        help="time limit per test (pytest-timeout); 0 for none; default 60",
+    )
+    check.add_argument(
+        "-n",
+        "--workers",
+        default=None,
+        help="pytest-xdist workers ('auto', or a number; 0 runs the tests one at a time, in one worker)",
+    )
     check.add_argument("-k", dest="keyword", metavar="EXPR", help="only tests matching EXPR (pytest -k)")
     _add_reduce(commands)
     return parser
@@ -53,6 +65,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _reduce(args)
     from .testing.protocol import load
 
+    # A module beside the user (``--impl mymod:impl``) is found, as ``python -m`` would find it, in this
+    # process, in pytest-xdist's workers and in the suite's child processes alike.
+    here = os.getcwd()
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
+    problem = _unwritable(Path(args.report))
+    if problem:
+        print(
+            f"memmapref check: got --report {args.report}, {problem}; expected a folder it can write", file=sys.stderr
+        )
+        return 2
     specs = _specs(args.impl)
     targets = {}
     for spec in specs:
@@ -96,10 +120,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         pytest_args += ["--impl", spec]
     if args.examples is not None:
         pytest_args += ["--examples", str(args.examples)]
+    if args.timeout and importlib.util.find_spec("pytest_timeout") is not None:
+        # A hang inside the implementation becomes a failure of the test's clauses, not a stuck check.
+        pytest_args += ["--timeout", str(args.timeout)]
     pytest_args += ["-k", args.keyword or ""]  # an empty expression selects every test
     workers = args.workers if args.workers is not None else "auto"
-    if workers != "0" and importlib.util.find_spec("xdist") is not None:
-        pytest_args += ["-n", workers]
+    if importlib.util.find_spec("xdist") is not None:
+        # Even "one at a time" runs in a worker process: an implementation that crashes (a segfault,
+        # os._exit) then takes down a worker, which is restarted, and its test fails; the check goes on.
+        pytest_args += ["-n", "1" if workers == "0" else workers, "--max-worker-restart", "1000"]
     import numpy
 
     from . import __version__
@@ -125,6 +154,20 @@ def _number(text: str) -> int | float:
         return int(text)
     except ValueError:
         return float(text)  # argparse reports a ValueError as a usage error
+
+
+def _unwritable(folder: Path) -> str:
+    """Why the report cannot be written to ``folder``, or the empty string."""
+    if folder.exists() and not folder.is_dir():
+        return "which is not a folder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".memmapref-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return f"which cannot be written ({exc.strerror or exc})"
+    return ""
 
 
 def _add_reduce(commands: Any) -> None:

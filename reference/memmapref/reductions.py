@@ -232,8 +232,8 @@ def chunk_items(chunk_bytes: int, threads: int, item_cost: int, itemsize: int) -
     ``threads <= SHARED_WORKERS``.
     """
     most = chunk_bytes // itemsize
-    if item_cost:
-        most = min(most, 2 * chunk_bytes // max(threads, SHARED_WORKERS) // item_cost)
+    # item_cost > 0: every job counts at least the buffer a chunk is read into.
+    most = min(most, 2 * chunk_bytes // max(threads, SHARED_WORKERS) // item_cost)
     return max(1, min(_MAX_CHUNK_ITEMS, most))
 
 
@@ -765,7 +765,9 @@ def _slice_mean(source: _Source, index: Any, budget: int, wanted: int) -> Any:
     view = np.asarray(source.array[index])
     dt = view.dtype
     n = view.size
-    if dt.kind == "f" and dt.itemsize <= 8 and 0 < n <= chunk_items(budget, wanted, _float_cost(dt), dt.itemsize):
+    # The chunked path's own chunk length, read buffer included (_Job.run): one chunk here is one chunk there.
+    one_chunk = chunk_items(budget, wanted, _float_cost(dt) + dt.itemsize, dt.itemsize)
+    if dt.kind == "f" and dt.itemsize <= 8 and 0 < n <= one_chunk:
         # One chunk (most slices): the same float64 sum and the same rounded
         # division as the chunked path below, without its machinery, so that
         # small slices cost no more than np.mean.

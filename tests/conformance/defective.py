@@ -129,3 +129,21 @@ class _Interrupts(_Wrapped):
 
 
 interrupts = _Interrupts("interrupts")
+
+
+class _Crashes(_Wrapped):
+    """Dies inside filtered_sum for one threshold: a segfault over int8 items, os._exit over uint8."""
+
+    @staticmethod
+    def filtered_sum(handle: Any, threshold: Any) -> Any:  # type: ignore[override]
+        x = np.asarray(handle.array)
+        if threshold == -0.5 and x.dtype == np.int8:
+            import ctypes
+
+            ctypes.string_at(0)  # reads address 0: SIGSEGV
+        if threshold == -0.5 and x.dtype == np.uint8:
+            os._exit(3)
+        return reference.filtered_sum(handle, threshold)
+
+
+crashes = _Crashes("crashes")

@@ -90,3 +90,20 @@ def test_a_selection_that_runs_nothing_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "out" / "report.json").write_text("{}")  # a stale report from an earlier run must not count
     done = _check(tmp_path, "-n", "0", "-k", "no_test_is_called_this")
     assert done.returncode == 2 and "did not run" in done.stderr
+
+
+@pytest.mark.subprocess
+def test_a_report_path_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("not a folder")
+    done = _check(tmp_path, "-n", "0")
+    assert done.returncode == 2
+    assert "not a folder" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.subprocess
+def test_an_implementation_beside_the_user_is_found(tmp_path: Path) -> None:
+    (tmp_path / "mine.py").write_text("from memmapref.testing.implementations import reference as impl\n")
+    done = _check(tmp_path, "--impl", "mine:impl", "-n", "0", "-k", "test_zero_size_file_holds_no_data")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert _report(tmp_path)["implementations"]["memmapref"]["CREATE.1"]["verdict"] == "passed"

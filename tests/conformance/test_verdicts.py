@@ -80,3 +80,11 @@ def test_an_interrupt_inside_a_call_fails_its_clause(report: dict[str, Any]) -> 
     rows = report["implementations"]["interrupts"]
     assert rows["MEAN.1"]["verdict"] == "failed"
     assert "KeyboardInterrupt" in rows["MEAN.1"]["message"]
+
+
+def test_a_crash_inside_a_call_fails_its_clause_and_the_check_goes_on(report: dict[str, Any]) -> None:
+    rows = report["implementations"]["crashes"]
+    assert rows["FSUM.3"]["verdict"] == "failed"
+    assert "killed the test process" in rows["FSUM.3"]["message"]
+    # Every other clause was still judged after the crashes.
+    assert rows["CREATE.1"]["verdict"] == "passed"

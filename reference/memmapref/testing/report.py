@@ -37,6 +37,7 @@ from .plugin import ADAPTER, clause_ids
 from .protocol import CLAUSE_ATTRIBUTE, SNIPPET_ATTRIBUTE, Adapter, DeviationObserved, failure_text
 
 _KEY = "memmapref"
+_PENDING = "memmapref-pending"
 
 VERDICT_ORDER = ["failed", "stale deviation", "deviation", "passed", "not applicable", "reference only", "untested"]
 
@@ -58,11 +59,16 @@ class Reporter:
         self.config = config
         self.records: list[Record] = []
         self.deviations: dict[str, dict[str, str]] = {}
+        # nodeid -> {"impl", "clauses"} of a test whose call has not reported yet.
+        self.pending: dict[str, dict[str, Any]] = {}
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
         report = yield
         adapter = item.stash.get(ADAPTER, None)
+        if adapter is not None and report.when == "setup" and report.passed:
+            # Announced before the call, so that a worker that dies in it still has the clauses to fail.
+            report.user_properties.append((_PENDING, json.dumps({"impl": adapter.name, "clauses": clause_ids(item)})))
         if adapter is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
             outcomes = judge(item, call, report, adapter)
             payload = {
@@ -74,7 +80,17 @@ class Reporter:
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        pending = self.pending.pop(report.nodeid, None)
+        if pending is not None and report.failed and not any(key == _KEY for key, _ in report.user_properties):
+            # pytest-xdist's report of a worker that died inside the test: the implementation crashed it.
+            text = (report.longreprtext.strip().splitlines() or ["the worker died"])[-1]
+            for cited in pending["clauses"]:
+                message = f"the implementation killed the test process: {text}"
+                self.records.append(Record(report.nodeid, pending["impl"], [cited], "failed", message, ""))
+            return
         for key, value in report.user_properties:
+            if key == _PENDING and report.when == "setup" and report.passed:
+                self.pending[report.nodeid] = json.loads(str(value))
             if key == _KEY:
                 payload = json.loads(str(value))
                 self.deviations.setdefault(payload["impl"], payload["deviations"])
@@ -187,8 +203,6 @@ def judge(
     elif observed:
         reasons = "; ".join(f"{c}: {adapter.deviations[c].reason}" for c in observed)
         _set_outcome(report, "xfailed", f"declared deviation ({reasons})")
-    elif report.failed:
-        _set_outcome(report, "passed", "")
     return outcomes
 
 
@@ -202,11 +216,8 @@ def _set_outcome(report: pytest.TestReport, outcome: str, text: str) -> None:
         report.outcome = "skipped"
         report.longrepr = ("", 0, f"Skipped: {text}")
         return
-    report.outcome = outcome  # type: ignore[assignment]
-    if outcome == "failed":
-        report.longrepr = text
-    else:
-        report.longrepr = None
+    report.outcome = "failed"
+    report.longrepr = text
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -216,10 +227,7 @@ def _skip_reason(report: pytest.TestReport) -> str:
 
 
 def _message(report: pytest.TestReport) -> str:
-    if report.passed and not hasattr(report, "wasxfail"):
-        return ""
-    if report.skipped and isinstance(report.longrepr, tuple):
-        return _skip_reason(report)
+    """The first error line of a failed report."""
     text = report.longreprtext
     errors = [line[2:].strip() for line in text.splitlines() if line.startswith("E ")]
     return errors[0] if errors else (text.strip().splitlines() or [""])[-1]

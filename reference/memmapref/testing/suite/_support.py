@@ -109,8 +109,7 @@ def judge_each(impl: Adapter, *checks: tuple[str, Any]) -> None:
 def _as_assertion(exc: BaseException) -> AssertionError:
     error = AssertionError(str(exc))
     for attribute in (CLAUSE_ATTRIBUTE, SNIPPET_ATTRIBUTE):
-        if hasattr(exc, attribute):
-            setattr(error, attribute, getattr(exc, attribute))
+        setattr(error, attribute, getattr(exc, attribute, None))
     return error
 
 
