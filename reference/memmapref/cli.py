@@ -68,8 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A module beside the user (``--impl mymod:impl``) is found, as ``python -m`` would find it, in this
     # process, in pytest-xdist's workers and in the suite's child processes alike.
     here = os.getcwd()
-    if here not in sys.path:
-        sys.path.insert(0, here)
+    sys.path.insert(0, here)
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
     problem = _unwritable(Path(args.report))
     if problem:
@@ -120,15 +119,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         pytest_args += ["--impl", spec]
     if args.examples is not None:
         pytest_args += ["--examples", str(args.examples)]
-    if args.timeout and importlib.util.find_spec("pytest_timeout") is not None:
-        # A hang inside the implementation becomes a failure of the test's clauses, not a stuck check.
-        pytest_args += ["--timeout", str(args.timeout)]
+    # A hang inside the implementation becomes a failure of the test's clauses, not a stuck check
+    # (pytest-timeout, part of the testing extra; 0 is no limit).
+    pytest_args += ["--timeout", str(args.timeout)]
     pytest_args += ["-k", args.keyword or ""]  # an empty expression selects every test
     workers = args.workers if args.workers is not None else "auto"
-    if importlib.util.find_spec("xdist") is not None:
-        # Even "one at a time" runs in a worker process: an implementation that crashes (a segfault,
-        # os._exit) then takes down a worker, which is restarted, and its test fails; the check goes on.
-        pytest_args += ["-n", "1" if workers == "0" else workers, "--max-worker-restart", "1000"]
+    # Even "one at a time" runs in a worker process (pytest-xdist, part of the testing extra): an
+    # implementation that crashes (a segfault, os._exit) takes down a worker, which is restarted, and
+    # its test fails; the check goes on.
+    pytest_args += ["-n", "1" if workers == "0" else workers, "--max-worker-restart", "1000"]
     import numpy
 
     from . import __version__

@@ -99,6 +99,8 @@ def test_a_report_path_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "not a folder" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+    done = _check(tmp_path, "-n", "0", "--report", str(tmp_path / "out" / "inside"))
+    assert done.returncode == 2 and "cannot be written" in done.stderr
 
 
 @pytest.mark.subprocess

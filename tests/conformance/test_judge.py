@@ -141,9 +141,9 @@ def test_a_skip_without_a_tuple_keeps_its_text() -> None:
 
 def test_nested_blocks_credit_the_innermost_clause() -> None:
     adapter = _adapter()
-    with pytest.raises(AssertionError) as caught, adapter.clause("OUTER.1"), adapter.clause("INNER.1"):
+    with pytest.raises(AssertionError) as caught, adapter.clause("OPEN.1"), adapter.clause("OPEN.2"):
         raise AssertionError("inner")
-    assert caught.value._memmapref_clause == ("INNER.1",)  # type: ignore[attr-defined]
+    assert caught.value._memmapref_clause == ("OPEN.2",)  # type: ignore[attr-defined]
 
 
 def test_judge_each_reports_every_failure() -> None:

@@ -43,6 +43,8 @@ def test_gate_ignores_should_clauses_and_confirmed_deviations() -> None:
 class _Report:
     def __init__(self, properties: list[tuple[str, object]]) -> None:
         self.user_properties = properties
+        self.nodeid = "t::test[x]"
+        self.failed = False
 
 
 def test_reporter_ignores_other_plugins_properties_and_fails_a_run_with_a_stale_deviation() -> None:

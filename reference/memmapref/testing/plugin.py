@@ -21,12 +21,22 @@ from .protocol import Adapter, StaleDeviationWarning, load
 # At import, before Hypothesis's own plugin resolves --hypothesis-profile.
 profiles.register()
 
+
+def _importable(name: str) -> bool:
+    """Installed and loadable here: pyarrow 26 refuses to import beside numpy 1.x."""
+    try:
+        importlib.import_module(name)
+    except ImportError:  # pragma: no cover -- only where it is missing or refuses the installed numpy
+        return False
+    return True
+
+
 BUNDLED = [
     "memmapref.testing.implementations:reference",
     "memmapref.testing.implementations:numpy_memmap",
     "memmapref.testing.implementations:npy_memmap",
     "memmapref.testing.implementations:raw_mmap",
-    *(["memmapref.testing.impl_pyarrow:pyarrow_memory_map"] if importlib.util.find_spec("pyarrow") else []),
+    *(["memmapref.testing.impl_pyarrow:pyarrow_memory_map"] if _importable("pyarrow") else []),
 ]
 _TARGETS = pytest.StashKey[dict[str, Any]]()
 

@@ -59,13 +59,12 @@ def nbytes(dtype: Any, shape: tuple[int, ...]) -> int:
     return int(np.dtype(dtype).itemsize) * math.prod(shape)
 
 
-def write_raw(path: Path, data: bytes, *, offset: int = 0, fill: bytes = b"\x00", impl: Adapter | None = None) -> None:
+def write_raw(path: Path, data: bytes, *, impl: Adapter, offset: int = 0, fill: bytes = b"\x00") -> None:
     """Lay a file out with plain writes: ``offset`` bytes of ``fill``, then ``data``; shown in the snippet."""
     with open(path, "wb") as f:
         f.write(fill * offset + data)
-    if impl is not None:
-        # The setup is part of the reproduction: the snippet must make the same file.
-        impl.note(f"with open({impl.relative(path)!r}, 'wb') as f: f.write({fill * offset + data!r})")
+    # The setup is part of the reproduction: the snippet must make the same file.
+    impl.note(f"with open({impl.relative(path)!r}, 'wb') as f: f.write({fill * offset + data!r})")
 
 
 def unchanged(before: FileState, path: Path) -> None:
