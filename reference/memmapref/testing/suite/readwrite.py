@@ -69,7 +69,7 @@ class ReadWriteTests:
         cut = min(shortfall, values.nbytes)
         # Cut into the data only: a cut .npy header is a different fault (tests/faults).
         os.truncate(path, path.stat().st_size - cut)
-        impl.note(f"os.truncate({impl.relative(path)!r}, {path.stat().st_size})  # {cut} bytes short")
+        impl.note(f"import os; os.truncate({impl.relative(path)!r}, {path.stat().st_size})  # {cut} bytes short")
         before = FileState.of(path)
         # Both are judged: a refusal that failed must not hide what open did to the file.
         judge_each(
