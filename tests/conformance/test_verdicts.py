@@ -6,14 +6,11 @@ a verdict that needs luck to come out right fails here.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from checkrun import failing_check
 
 HERE = Path(__file__).parent
 NAMES = [
@@ -29,15 +26,7 @@ NAMES = [
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("verdicts")
-    command = [sys.executable, "-m", "memmapref", "check", "--report", str(out), "-n", "2", "--profile", "quick"]
-    for name in NAMES:
-        command += ["--impl", f"defective:{name}"]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), *sys.path]))
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=out, timeout=900, check=False)
-    assert done.returncode == 1, (
-        f"the check must fail on defective implementations (exit {done.returncode}):\n{done.stderr[-3000:]}"
-    )
-    return json.loads((out / "report.json").read_text())  # type: ignore[no-any-return]
+    return failing_check(HERE, "defective", NAMES, out, "-n", "2", "--profile", "quick")
 
 
 def verdict(report: dict[str, Any], impl: str, clause: str) -> str:
@@ -84,14 +73,22 @@ def test_an_interrupt_inside_a_call_fails_its_clause(report: dict[str, Any]) -> 
 
 def test_a_crash_inside_a_call_fails_its_clause_and_the_check_goes_on(tmp_path: Path) -> None:
     # Its own run, restricted to the cases around the two crashes: each crash costs a worker restart.
-    command = [sys.executable, "-m", "memmapref", "check", "--report", str(tmp_path), "-n", "2", "--profile", "quick"]
-    command += ["--impl", "defective:crashes", "-k", "threshold_of_another_type and (i1 or u1)"]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), *sys.path]))
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False)
-    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
-    rows = json.loads((tmp_path / "report.json").read_text())["implementations"]["crashes"]
+    report = failing_check(
+        HERE,
+        "defective",
+        ["crashes"],
+        tmp_path,
+        "-n",
+        "2",
+        "--profile",
+        "quick",
+        "-k",
+        "threshold_of_another_type and (i1 or u1)",
+        timeout=300,
+    )
+    rows = report["implementations"]["crashes"]
     assert rows["FSUM.3"]["verdict"] == "failed"
     assert "killed the test process" in rows["FSUM.3"]["message"]
-    records = json.loads((tmp_path / "report.json").read_text())["records"]
+    records = report["records"]
     # The cases after each crash were still run and judged.
     assert sum(r["outcome"] == "passed" for r in records) >= 20

@@ -5,15 +5,12 @@ One child run of ``memmapref check``, restricted to the durability tests, covers
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import durability_mutants
 import pytest
+from checkrun import failing_check
 
 from memmapref.testing import trace
 
@@ -25,13 +22,9 @@ pytestmark = pytest.mark.skipif(trace.unavailable() is not None, reason=f"untest
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("durability-mutant-report")
-    command = [sys.executable, "-m", "memmapref", "check", "--report", str(out), "-n", "0", "-k", "TestDurability"]
-    for attr in durability_mutants.EXPECTED:
-        command += ["--impl", f"durability_mutants:{attr}"]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), *sys.path]))
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=out, timeout=600, check=False)
-    assert done.returncode == 1, f"the check should fail on mutants (exit {done.returncode}):\n{done.stderr[-3000:]}"
-    return json.loads((out / "report.json").read_text())  # type: ignore[no-any-return]
+    return failing_check(
+        HERE, "durability_mutants", list(durability_mutants.EXPECTED), out, "-n", "0", "-k", "TestDurability"
+    )
 
 
 @pytest.mark.slow
