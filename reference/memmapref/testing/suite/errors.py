@@ -62,7 +62,12 @@ def _expect(
     names = " or ".join(c.__name__ for c in expected)
     shown = [repr(impl.relative(a)) if isinstance(a, Path) else literal(a) for a in args]
     shown += [f"{k}={literal(v)}" for k, v in kwargs.items()]
-    impl.note(f"impl.{method}({', '.join(shown)})  # must raise {names}")
+    # The snippet goes on past a call that raises as it must, and stops at one that does not.
+    impl.note(
+        f"try:\n    h = impl.{method}({', '.join(shown)})\n"
+        f"except ({', '.join(c.__name__ for c in expected)},):\n    pass  # as the clause asks\n"
+        f"else:\n    raise AssertionError('returned a handle; expected {names}')"
+    )
     try:
         handle = _call_quietly(getattr(impl.target, method), *args, **kwargs)
     except expected:
