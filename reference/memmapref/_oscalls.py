@@ -11,7 +11,7 @@ from __future__ import annotations
 import mmap
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from mmap import mmap as Mapping
 
 
@@ -65,6 +65,12 @@ class OsCalls:
 
 
 calls: OsCalls = OsCalls()
+
+
+def close_quietly(fd: int) -> None:
+    """Close a descriptor on a path that is already failing or being released: its own error would hide that."""
+    with suppress(OSError):
+        calls.close(fd)
 
 
 @contextmanager

@@ -7,10 +7,12 @@ failed call promise that the file is unchanged.
 
 from __future__ import annotations
 
+import math
 import operator
 import os
 import sys
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -173,6 +175,61 @@ def order(value: Any) -> str:
     raise OrderError(
         message(f"order {value!r:.40}", "'C' or 'F'", "pass order='C' (row-major) or order='F' (column-major)")
     )
+
+
+# The shape of a request: None until open() has read how many items the file holds.
+ShapeT = TypeVar("ShapeT", bound="tuple[int, ...] | None")
+
+
+@dataclass(frozen=True, slots=True)
+class Request(Generic[ShapeT]):
+    """The checked arguments of one ``open`` or ``create``: what file to map, and how.
+
+    Built only by :func:`open_request` and :func:`create_request`, after every
+    check has passed, so whoever holds one may touch the file. ``shape`` is None
+    when ``open`` was called without one; :meth:`with_shape` gives the request
+    whose shape the file's size decided.
+    """
+
+    path: str
+    mode: str
+    dtype: np.dtype[Any]
+    shape: ShapeT
+    offset: int
+    order: str
+
+    def with_shape(self, shape: tuple[int, ...]) -> Request[tuple[int, ...]]:
+        return Request(self.path, self.mode, self.dtype, shape, self.offset, self.order)
+
+
+# The builders take arguments named as the caller passes them; these names reach the checks of the same names.
+_path, _dtype, _shape, _offset, _order = path, dtype, shape, offset, order
+
+
+def open_request(
+    path: Any, dtype: Any, shape: Any, *, mode: Any, offset: Any, order: Any
+) -> Request[tuple[int, ...] | None]:
+    """The arguments of :func:`memmapref.open`, checked in the order their errors take precedence."""
+    checked_mode = open_mode(mode)
+    name = _path(path)
+    item = _dtype(dtype)
+    dims = None if shape is None else _shape(shape, item.itemsize, len(item.shape))
+    start = _offset(offset)
+    layout = _order(order)
+    if dims is not None:
+        extent(start, item.itemsize * math.prod(dims))
+    return Request(name, checked_mode, item, dims, start, layout)
+
+
+def create_request(path: Any, dtype: Any, shape: Any, *, offset: Any, order: Any) -> Request[tuple[int, ...]]:
+    """The arguments of :func:`memmapref.create` (whose mode is always ``'w+'``), checked as open's are."""
+    name = _path(path)
+    item = _dtype(dtype)
+    dims = _shape(shape, item.itemsize, len(item.shape))
+    start = _offset(offset)
+    layout = _order(order)
+    extent(start, item.itemsize * math.prod(dims))
+    return Request(name, "w+", item, dims, start, layout)
 
 
 def open_mode(value: Any) -> str:

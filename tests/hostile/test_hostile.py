@@ -29,8 +29,9 @@ from hypothesis import strategies as st
 from leaks import open_under
 
 import memmapref
-from memmapref import _oscalls, mapped, reductions
+from memmapref import _newfile, _oscalls, mapped, reductions
 from memmapref._oscalls import OsCalls
+from memmapref._validate import Request
 from memmapref.errors import (
     DtypeError,
     HandleCopyError,
@@ -351,7 +352,7 @@ def test_numpy_refusing_the_layout_is_a_typed_error(tmp_path: Path) -> None:
         fd = os.open(path, os.O_RDONLY)
         try:
             with pytest.raises(LayoutError):
-                mapped._map(fd, path=str(path), mode="r", dtype=DATA.dtype, shape=shape, offset=0, order=order)
+                mapped._map(fd, Request(str(path), "r", DATA.dtype, shape, 0, order))
         finally:
             os.close(fd)
 
@@ -436,8 +437,8 @@ def test_every_legal_name_can_be_created(tmp_path: Path, length: int, char: str)
 
 def test_the_temporary_name_fits_name_max() -> None:
     for length in (1, 200, 255):
-        scratch = os.path.basename(mapped._scratch_name("/d/" + "\u00e9" * length))
-        assert len(os.fsencode(scratch)) <= mapped.NAME_MAX
+        scratch = os.path.basename(_newfile.scratch_name("/d/" + "\u00e9" * length))
+        assert len(os.fsencode(scratch)) <= _newfile.NAME_MAX
         assert scratch.startswith(".") and scratch.endswith(".tmp")
 
 
