@@ -11,8 +11,7 @@ from memmapref.testing.implementations import reference
 from memmapref.testing.protocol import Adapter
 from memmapref.testing.report import Record, verdicts
 from memmapref.testing.subproc import Outcome
-from memmapref.testing.suite import DurabilityTests
-from memmapref.testing.suite import durability as suite
+from memmapref.testing.suite import DurabilityTests, _injection, _traced, durability
 
 SPEC = "memmapref.testing.implementations:reference"
 
@@ -20,7 +19,7 @@ SPEC = "memmapref.testing.implementations:reference"
 @pytest.mark.subprocess
 @pytest.mark.skipif(trace.unavailable() is not None, reason=f"untested: {trace.unavailable()}")
 def test_the_reference_leaves_no_crash_state_without_acknowledged_data_under_either_model() -> None:
-    run = suite._run(SPEC, suite._DURABILITY)
+    run = _traced.run(SPEC, durability.DURABILITY)
     assert [(a.step, a.path.rsplit("/", 1)[-1]) for a in run.acks] == [
         ("create", "new.bin"),
         ("flush", "new.bin"),
@@ -64,9 +63,9 @@ def test_an_implementation_without_an_import_spec_is_not_applicable(tmp_path: Pa
         DurabilityTests().test_flush_makes_the_data_durable(Adapter(reference), tmp_path)
 
 
-def _run_of(lines: list[str], reports: list[dict[str, object]], returncode: int = 0) -> suite.Run:
+def _run_of(lines: list[str], reports: list[dict[str, object]], returncode: int = 0) -> _traced.Run:
     events = trace.parse("\n".join(f"5 {line}" for line in lines))
-    return suite.Run(trace.Traced(Outcome(returncode, "", ""), events, ""), [], reports, "", "/d")
+    return _traced.Run(trace.Traced(Outcome(returncode, "", ""), events, ""), [], reports, "", "/d")
 
 
 def _mark(*fields: str) -> str:
@@ -97,7 +96,7 @@ def test_targets_are_the_first_call_of_each_name_in_each_step_counted_on_the_sta
         ],
         [],
     )
-    got = [(t.step, t.name, t.ordinal, t.path) for t in suite.targets(run)]
+    got = [(t.step, t.name, t.ordinal, t.path) for t in _injection.targets(run)]
     assert got == [
         ("create", "openat", 2, ""),
         ("create", "renameat2", 1, "new.bin"),
@@ -108,7 +107,7 @@ def test_targets_are_the_first_call_of_each_name_in_each_step_counted_on_the_sta
 
 
 def test_fault_problems_name_each_way_a_failed_call_goes_wrong() -> None:
-    target = suite.Target("create", "openat", 3, f"5 {OPENED}")
+    target = _injection.Target("create", "openat", 3, f"5 {OPENED}")
     window = [_mark("begin", "create", "/d/new.bin"), INJECTED, _mark("end", "create", "/d/new.bin")]
     runs = [
         (target, False, _run_of([_mark("begin", "create", "/d/new.bin"), OPENED], [])),  # missed
@@ -118,7 +117,7 @@ def test_fault_problems_name_each_way_a_failed_call_goes_wrong() -> None:
         (target, False, _run_of(window, [{"step": "create", "error": "OSError", "errno": 24, "left_open": ["/d/x"]}])),
         (target, False, _run_of(window, [{"step": "create", "error": "OSError", "errno": 24, "left_open": []}])),
     ]
-    aimed, problems = suite.fault_problems(runs)
+    aimed, problems = _injection.fault_problems(runs)
     assert aimed == 5
     assert [p.split(": ", 2)[-1] for p in problems] == [
         "the child died (exit -11)",
@@ -134,24 +133,24 @@ def test_an_injection_that_missed_is_aimed_again_at_where_the_call_really_was(mo
     before = [_mark("begin", "create", "/d/new.bin"), temporary]
     seen = []
 
-    def fake_run(spec: str, body: str, inject: tuple[str, ...] = (), path: str = "") -> suite.Run:
+    def fake_run(spec: str, body: str, inject: tuple[str, ...] = (), path: str = "") -> _traced.Run:
         seen.append(inject)
         extra = ['openat(AT_FDCWD, "/lib/y.so", O_RDONLY) = 3'] * (len(seen) - 1)
         return _run_of(extra + before, [])
 
-    monkeypatch.setattr(suite, "_run", fake_run)
-    target, run = suite._aimed(SPEC, suite.Target("create", "openat", 1, temporary), False)
+    monkeypatch.setattr(_traced, "run", fake_run)
+    target, run = _injection.aimed(SPEC, _injection.Target("create", "openat", 1, temporary), False)
     # Each retry aims where the previous run showed the call; here the count moves by one every run.
     assert seen == [("openat:error=EMFILE:when=1",), ("openat:error=EMFILE:when=1",), ("openat:error=EMFILE:when=2",)]
-    assert not suite.hit(run, target), "the count kept moving: the target stays unhit, so untested"
-    monkeypatch.setattr(suite, "_run", lambda *args, **kwargs: _run_of([_mark("begin", "open", "/d/new.bin")], []))
-    assert suite._aimed(SPEC, suite.Target("create", "openat", 4, temporary), False)[0].ordinal == 4, (
+    assert not _injection.hit(run, target), "the count kept moving: the target stays unhit, so untested"
+    monkeypatch.setattr(_traced, "run", lambda *args, **kwargs: _run_of([_mark("begin", "open", "/d/new.bin")], []))
+    assert _injection.aimed(SPEC, _injection.Target("create", "openat", 4, temporary), False)[0].ordinal == 4, (
         "a run that never reaches the step leaves the target as it was"
     )
 
 
 def test_without_a_flush_call_to_fail_handle_8_does_not_apply(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(suite, "_injected_runs", lambda impl: [])
+    monkeypatch.setattr(_injection, "injected_runs", lambda impl: [])
     impl = Adapter(reference, spec=SPEC)
     with pytest.raises(pytest.skip.Exception, match="not applicable: flush"):
         DurabilityTests().test_a_failed_flush_is_never_followed_by_a_successful_one(impl, tmp_path)
@@ -161,4 +160,4 @@ def test_without_a_flush_call_to_fail_handle_8_does_not_apply(monkeypatch: pytes
 
 def test_a_child_that_dies_fails_the_test() -> None:
     with pytest.raises(pytest.fail.Exception, match="the traced child died"):
-        suite._survived(_run_of([], [], returncode=-7))
+        _traced.survived(_run_of([], [], returncode=-7))

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from memmapref.testing import trace
-from memmapref.testing.trace import Files, parse
+from memmapref.testing import replay, trace
+from memmapref.testing.replay import Files
+from memmapref.testing.trace import parse
 
 pytestmark = pytest.mark.skipif(trace.unavailable() is not None, reason=f"untested: {trace.unavailable()}")
 
@@ -38,7 +39,7 @@ def test_unfinished_calls_are_joined_to_their_resumption_and_failures_keep_their
     assert parse('10 chdir("/elsewhere") = 0')[0].label is None
 
 
-def _replay(lines: list[str], root: str = "/d") -> tuple[Files, list[trace.Effect]]:
+def _replay(lines: list[str], root: str = "/d") -> tuple[Files, list[replay.Effect]]:
     files = Files(root=root)
     effects = [e for event in parse("\n".join(f"1 {line}" for line in lines)) for e in files.apply(event)]
     return files, effects
@@ -130,7 +131,7 @@ def test_mappings_translate_addresses_to_file_offsets() -> None:
     assert files.mappings == []
 
 
-def _trace_of(tmp_path: Path, body: str) -> tuple[Files, list[trace.Effect], trace.Traced]:
+def _trace_of(tmp_path: Path, body: str) -> tuple[Files, list[replay.Effect], trace.Traced]:
     traced = trace.run_traced([sys.executable, "-c", f"import numpy as np, memmapref\nD = {str(tmp_path)!r}\n{body}"])
     assert traced.outcome.returncode == 0, traced.outcome.stderr
     files = Files(root=str(tmp_path))

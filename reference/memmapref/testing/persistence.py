@@ -25,7 +25,8 @@ import mmap
 import os
 from dataclasses import dataclass, field
 
-from .trace import Effect, Event, Files
+from .replay import Effect, Files
+from .trace import Event
 
 POSIX = "POSIX"
 LINUX = "Linux"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import mmap
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from hypothesis import strategies as st
 from .. import strategies as mst
 from ..oracle import FileState, read_array
 from ..protocol import Adapter
+from . import _damage
 from ._support import child_reports, fresh_file, raises_builtin, run_in_child, same_bytes, unchanged
 
 # Large enough that the data spans pages that are wholly past a truncated end.
@@ -29,92 +29,13 @@ _CHILD_ITEMS = 16 * mmap.PAGESIZE // 8
 _SKIP = 77  # a child's exit status for "this machine cannot run the scenario"
 
 
-def _written(impl: Adapter, tmp_path: Path, data: Any) -> tuple[Path, np.dtype[Any], tuple[int, ...], str, int, Any]:
-    """A non-empty file written and flushed through the implementation itself."""
-    dtype = data.draw(mst.NUMERIC, label="dtype")
-    shape = data.draw(mst.shapes(min_dims=1, max_dims=3).filter(lambda s: math.prod(s) > 0), label="shape")
-    order = data.draw(mst.orders_for(impl.capabilities), label="order")
-    offset = data.draw(mst.offsets_for(impl.capabilities), label="offset")
-    values = data.draw(mst.arrays(dtype, shape), label="values")
-    path = fresh_file(impl, tmp_path)
-    handle = impl.create(path, dtype, shape, offset=offset, order=order)
-    impl.write(handle, ..., values)
-    impl.flush(handle)
-    impl.close(handle)
-    return path, dtype, shape, order, offset, values
-
-
-def _truncate(impl: Adapter, path: Path, size: int) -> None:
-    impl.note(f"os.truncate({path.name!r}, {size})")
-    os.truncate(path, size)
-
-
-def _too_short(impl: Adapter, tmp_path: Path, data: Any) -> tuple[Path, Any, Any, str, int]:
-    """A file and open() arguments that need more bytes than the file holds (FAULT.1's cases)."""
-    path, dtype, shape, order, offset, values = _written(impl, tmp_path, data)
-    start = impl.data_offset(path, offset)
-    end = start + values.nbytes
-    ways = ["cut", "cut-to-data-start"]
-    if impl.capabilities.file_format == "raw":
-        ways += ["longer-shape", "wider-dtype", "later-offset"]
-    else:
-        ways += ["header-claims-more"]
-    way = data.draw(st.sampled_from(ways), label="how the file falls short")
-    asked_dtype, asked_shape, asked_offset = dtype, shape, offset
-    if way == "cut":
-        _truncate(impl, path, end - data.draw(st.integers(1, values.nbytes), label="bytes cut"))
-    elif way == "cut-to-data-start":
-        _truncate(impl, path, start)
-    elif way == "longer-shape":
-        asked_shape = (shape[0] + data.draw(st.integers(1, 3), label="extra rows"), *shape[1:])
-    elif way == "wider-dtype":
-        asked_dtype = np.dtype(f"V{2 * dtype.itemsize}")  # twice the itemsize
-    elif way == "later-offset":
-        asked_offset = offset + data.draw(st.integers(1, mmap.ALLOCATIONGRANULARITY + 1), label="extra offset")
-    else:
-        _rewrite_npy_header(
-            impl, path, lambda text: text.replace(_shape_text(shape), _shape_text((shape[0] + 1, *shape[1:])))
-        )
-    return path, asked_dtype, asked_shape, order, asked_offset
-
-
-def _shape_text(shape: tuple[int, ...]) -> str:
-    return repr(tuple(int(n) for n in shape))
-
-
-def _rewrite_npy_header(impl: Adapter, path: Path, change: Callable[[str], str]) -> None:
-    """Edit the header text of a ``.npy`` file in place, keeping its length (padding with spaces)."""
-    with open(path, "r+b") as f:
-        head = f.read(12)
-        width = 2 if head[6] == 1 else 4
-        length = int.from_bytes(head[8 : 8 + width], "little")
-        f.seek(8 + width)
-        text = f.read(length).decode("latin1")
-        new = change(text.rstrip("\n").rstrip(" "))
-        assert len(new) < length, f"the edited header {new!r} no longer fits in {length} bytes"
-        f.seek(8 + width)
-        f.write(new.ljust(length - 1).encode("latin1") + b"\n")
-    impl.note(f"# edited the .npy header of {path.name!r} to {new!r}")
-
-
-def _patch(impl: Adapter, path: Path, at: int, data: bytes) -> None:
-    impl.note(f"# wrote {data!r} at byte {at} of {path.name!r}")
-    with open(path, "r+b") as f:
-        f.seek(at)
-        f.write(data)
-
-
-def _modes(impl: Adapter, *wanted: str) -> list[str]:
-    return [m for m in wanted if m in impl.capabilities.modes]
-
-
 class FaultTests:
     @pytest.mark.clause("FAULT.1")
     @given(data=st.data())
     def test_a_file_too_short_is_refused(self, impl: Adapter, tmp_path: Path, data: Any) -> None:
-        path, dtype, shape, order, offset = _too_short(impl, tmp_path, data)
+        path, dtype, shape, order, offset = _damage.too_short(impl, tmp_path, data)
         before = FileState.of(path)
-        for mode in _modes(impl, "r", "c"):
+        for mode in _damage.modes(impl, "r", "c"):
             raises_builtin((ValueError,), impl.open, path, dtype, shape, mode=mode, offset=offset, order=order)
             unchanged(before, path)
 
@@ -124,9 +45,9 @@ class FaultTests:
         self, impl: Adapter, tmp_path: Path, data: Any, empty: bool
     ) -> None:
         impl.require(modes="r+")
-        path, dtype, shape, order, offset = _too_short(impl, tmp_path, data)
+        path, dtype, shape, order, offset = _damage.too_short(impl, tmp_path, data)
         if empty:
-            _truncate(impl, path, 0)
+            _damage.truncate(impl, path, 0)
         before = FileState.of(path)
         raises_builtin((ValueError,), impl.open, path, dtype, shape, mode="r+", offset=offset, order=order)
         unchanged(before, path)
@@ -140,14 +61,14 @@ class FaultTests:
         path.touch()
         impl.note(f"open({path.name!r}, 'wb').close()")
         before = FileState.of(path)
-        for mode in _modes(impl, "r", "c"):
+        for mode in _damage.modes(impl, "r", "c"):
             raises_builtin((ValueError,), impl.open, path, dtype, shape, mode=mode)
             unchanged(before, path)
 
     @pytest.mark.clause("FAULT.4")
     @given(data=st.data(), tail=st.binary(min_size=1, max_size=64))
     def test_bytes_after_the_array_are_ignored(self, impl: Adapter, tmp_path: Path, data: Any, tail: bytes) -> None:
-        path, dtype, shape, order, offset, values = _written(impl, tmp_path, data)
+        path, dtype, shape, order, offset, values = _damage.written(impl, tmp_path, data)
         impl.note(f"open({path.name!r}, 'ab').write({tail!r})")
         with open(path, "ab") as f:
             f.write(tail)
@@ -161,7 +82,7 @@ class FaultTests:
     @pytest.mark.clause("FAULT.5")
     @given(data=st.data())
     def test_a_misread_that_fits(self, impl: Adapter, tmp_path: Path, data: Any) -> None:
-        path, dtype, shape, order, offset, values = _written(impl, tmp_path, data)
+        path, dtype, shape, order, offset, values = _damage.written(impl, tmp_path, data)
         before = FileState.of(path)
         if impl.capabilities.file_format != "raw":
             other_dtype, other_shape, other_order = dtype, shape, order
@@ -233,23 +154,23 @@ class FaultTests:
             head = f.read(12)
         width = 2 if head[6] == 1 else 4
         if corruption == "bad-magic":
-            _patch(impl, path, 1, b"NUMPZ")
+            _damage.patch(impl, path, 1, b"NUMPZ")
         elif corruption == "version-9":
-            _patch(impl, path, 6, b"\x09")
+            _damage.patch(impl, path, 6, b"\x09")
         elif corruption == "header-length-past-end":
-            _patch(impl, path, 8, b"\xff" * width)
+            _damage.patch(impl, path, 8, b"\xff" * width)
         elif corruption == "not-a-dict":
-            _rewrite_npy_header(impl, path, lambda t: t.replace("{", "[", 1))
+            _damage.rewrite_npy_header(impl, path, lambda t: t.replace("{", "[", 1))
         elif corruption == "missing-key":
-            _rewrite_npy_header(impl, path, lambda t: t.replace("'descr'", "'dexcr'"))
+            _damage.rewrite_npy_header(impl, path, lambda t: t.replace("'descr'", "'dexcr'"))
         elif corruption == "unknown-descr":
-            _rewrite_npy_header(impl, path, lambda t: t.replace("'<f8'", "'<f9'"))
+            _damage.rewrite_npy_header(impl, path, lambda t: t.replace("'<f8'", "'<f9'"))
         elif corruption == "float-shape":
-            _rewrite_npy_header(impl, path, lambda t: t.replace("(8, 4)", "(8.0, 4)"))
+            _damage.rewrite_npy_header(impl, path, lambda t: t.replace("(8, 4)", "(8.0, 4)"))
         elif corruption == "cut-in-magic":
-            _truncate(impl, path, 5)
+            _damage.truncate(impl, path, 5)
         else:
-            _truncate(impl, path, 8 + width + 10)
+            _damage.truncate(impl, path, 8 + width + 10)
         before = FileState.of(path)
         for mode in sorted(impl.capabilities.modes):
             raises_builtin((ValueError,), impl.open, path, "<f8", (8, 4), mode=mode)
@@ -260,7 +181,7 @@ class FaultTests:
         impl.require(file_format="npy")
         path = fresh_file(impl, tmp_path)
         impl.close(impl.create(path, "<f8", (8, 4)))
-        _rewrite_npy_header(impl, path, lambda t: t.replace("(8, 4)", "(-8, 4)"))
+        _damage.rewrite_npy_header(impl, path, lambda t: t.replace("(8, 4)", "(-8, 4)"))
         before = FileState.of(path)
         problems = []
         # Every mode is tried, so that the report shows each one that fails.
