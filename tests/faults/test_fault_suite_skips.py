@@ -106,3 +106,39 @@ def test_every_mode_is_reported_for_a_negative_header_shape(tmp_path: Path) -> N
     impl.begin(str(tmp_path))
     with pytest.raises(AssertionError, match=r"'r': opened.*'r' changed the file.*'r\+': opened"):
         FaultTests().test_a_npy_header_with_a_negative_shape(impl, tmp_path)
+
+
+def _header_shape(path: Any) -> tuple[int, ...]:
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape: tuple[int, ...] = read(f)[0]
+    return shape
+
+
+class _Strict(_Lenient):
+    """A .npy reader that reads the header itself and refuses a negative shape as FAULT.8 asks.
+
+    numpy 2's own reader refuses it with ValueError only in mode 'r+' and numpy 1.26's in no mode,
+    so without this reader the suite's accepting branch would be reached on numpy 2 alone.
+    """
+
+    name = "strict .npy reader"
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, tuple[int, ...]]] = []
+
+    def open(self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", **_: Any) -> Any:
+        header_shape = _header_shape(path)
+        self.seen.append((mode, header_shape))
+        if any(n < 0 for n in header_shape):
+            raise ValueError(f"negative dimension in the header's shape {header_shape}")
+        return _Handle()
+
+
+def test_a_reader_refusing_a_negative_header_shape_in_every_mode_passes(tmp_path: Path) -> None:
+    reader = _Strict()
+    impl = Adapter(reader)
+    impl.begin(str(tmp_path))
+    FaultTests().test_a_npy_header_with_a_negative_shape(impl, tmp_path)
+    assert reader.seen == [(mode, (-8, 4)) for mode in sorted(impl.capabilities.modes)]
