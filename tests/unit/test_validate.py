@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -159,3 +160,41 @@ def test_refused_open_changes_nothing(tmp_path: Path, bad: dict[str, object]) ->
     with pytest.raises((TypeError, ValueError)):
         memmapref.open(path, **kwargs)  # type: ignore[arg-type]
     assert (path.stat().st_size, path.stat().st_mtime_ns, path.read_bytes()) == before
+
+
+def test_a_request_holds_the_normalised_arguments_and_cannot_change() -> None:
+    request = _validate.create_request(b"/d/a.bin", ">i4", [np.int64(2), 3], offset=np.uint8(8), order="F")
+    assert request == _validate.Request("/d/a.bin", "w+", np.dtype(">i4"), (2, 3), 8, "F")
+    assert [type(n) for n in (*request.shape, request.offset)] == [int, int, int]
+    with pytest.raises(AttributeError):
+        request.offset = 0  # type: ignore[misc]
+    opened = _validate.open_request("/d/a.bin", "<f8", None, mode="readwrite", offset=0, order="C")
+    assert (opened.mode, opened.shape) == ("r+", None)
+    assert opened.with_shape((5,)) == _validate.Request("/d/a.bin", "r+", np.dtype("<f8"), (5,), 0, "C")
+    assert opened.shape is None, "with_shape gives a new request"
+
+
+# Pairs of bad arguments, and the error of the one that comes first in the public signature (mode first for open).
+_FIRST_BAD: list[tuple[dict[str, object], type[MemmapError]]] = [
+    ({"mode": "w+", "path": 3}, ModeError),
+    ({"path": 3, "dtype": object}, PathTypeError),
+    ({"dtype": object, "shape": -1}, DtypeError),
+    ({"shape": -1, "offset": -1}, ShapeValueError),
+    ({"offset": -1, "order": "Z"}, OffsetError),
+    ({"order": "Z", "offset": sys.maxsize}, OrderError),
+    ({"offset": sys.maxsize}, OffsetError),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "bad", "error"),
+    [(c, bad, error) for c in ("open", "create") for bad, error in _FIRST_BAD if c == "open" or "mode" not in bad],
+    ids=lambda v: "+".join(v) if isinstance(v, dict) else getattr(v, "__name__", v),
+)
+def test_a_request_reports_the_first_bad_argument_in_the_signatures_order(
+    call: str, bad: dict[str, object], error: type[MemmapError]
+) -> None:
+    given: dict[str, object] = {"path": "/d/a.bin", "dtype": "<f8", "shape": 4, "offset": 0, "order": "C", **bad}
+    build = _validate.create_request if call == "create" else functools.partial(_validate.open_request, mode="r")
+    with pytest.raises(error):
+        build(**given)
