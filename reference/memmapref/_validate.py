@@ -211,25 +211,25 @@ def open_request(
 ) -> Request[tuple[int, ...] | None]:
     """The arguments of :func:`memmapref.open`, checked in the order their errors take precedence."""
     checked_mode = open_mode(mode)
-    name = _path(path)
-    item = _dtype(dtype)
-    dims = None if shape is None else _shape(shape, item.itemsize, len(item.shape))
-    start = _offset(offset)
-    layout = _order(order)
-    if dims is not None:
-        extent(start, item.itemsize * math.prod(dims))
-    return Request(name, checked_mode, item, dims, start, layout)
+    checked_path = _path(path)
+    checked_dtype = _dtype(dtype)
+    checked_shape = None if shape is None else _shape(shape, checked_dtype.itemsize, len(checked_dtype.shape))
+    checked_offset = _offset(offset)
+    checked_order = _order(order)
+    if checked_shape is not None:
+        extent(checked_offset, checked_dtype.itemsize * math.prod(checked_shape))
+    return Request(checked_path, checked_mode, checked_dtype, checked_shape, checked_offset, checked_order)
 
 
 def create_request(path: Any, dtype: Any, shape: Any, *, offset: Any, order: Any) -> Request[tuple[int, ...]]:
     """The arguments of :func:`memmapref.create` (whose mode is always ``'w+'``), checked as open's are."""
-    name = _path(path)
-    item = _dtype(dtype)
-    dims = _shape(shape, item.itemsize, len(item.shape))
-    start = _offset(offset)
-    layout = _order(order)
-    extent(start, item.itemsize * math.prod(dims))
-    return Request(name, "w+", item, dims, start, layout)
+    checked_path = _path(path)
+    checked_dtype = _dtype(dtype)
+    checked_shape = _shape(shape, checked_dtype.itemsize, len(checked_dtype.shape))
+    checked_offset = _offset(offset)
+    checked_order = _order(order)
+    extent(checked_offset, checked_dtype.itemsize * math.prod(checked_shape))
+    return Request(checked_path, "w+", checked_dtype, checked_shape, checked_offset, checked_order)
 
 
 def open_mode(value: Any) -> str:
