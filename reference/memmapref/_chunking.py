@@ -244,6 +244,25 @@ class Scratch:
         return buf[:n]
 
 
+def contiguous(chunk: Array, scratch: Scratch) -> Array:
+    """``chunk``'s items as one 1-d contiguous run: a view of it if they are one, else a copy in the read buffer.
+
+    A ufunc over more than one dimension, or over a non-contiguous operand,
+    buffers it in blocks of up to ``np.getbufsize()`` items, outside any
+    buffer counted here: numpy 1.26 allocates two such buffers per
+    np.add.reduce of a 2-d block, even a contiguous one (16 bytes per item, up
+    to 2 x 64 KiB per call and worker), numpy 2 one for a strided block.
+    np.copyto between arrays of one dtype copies without a buffer, and the
+    read buffer is in every job's cost (chunk_items), so the kernels see only
+    1-d contiguous items and numpy allocates only the counted casts.
+    """
+    if chunk.flags.c_contiguous:
+        return chunk.reshape(-1)
+    out = scratch.flat("read", chunk.dtype, chunk.size)
+    np.copyto(out.reshape(chunk.shape), chunk)
+    return out
+
+
 Walk = Callable[[Iterator[Array], Scratch], Any]
 NO_SCRATCH = Scratch(0)
 
@@ -265,12 +284,12 @@ class _Alone:
 Stop = threading.Event | _Alone
 
 
-def _walk_run(chunks: Chunks, span: range, check: Callable[[], None], stop: Stop) -> Iterator[Array]:
+def _walk_run(chunks: Chunks, span: range, check: Callable[[], None], stop: Stop, scratch: Scratch) -> Iterator[Array]:
     for k in span:
         if stop.is_set():  # another worker failed: its error is the one raised
             return
         check()  # before the chunk's pages are touched (REDUCE.3)
-        yield chunks[k]
+        yield contiguous(chunks[k], scratch)
 
 
 def _read_run(
@@ -300,7 +319,8 @@ def run(
         if file is not None:
             scratch = Scratch(view.size)
             return [walk(iter((file.read(0, scratch.flat("read", file.dtype, view.size)),)), scratch)]
-        return [walk(iter((view,)), Scratch(view.size))]
+        scratch = Scratch(view.size)
+        return [walk(iter((contiguous(view, scratch),)), scratch)]
     chunks = Chunks(view, length)
     workers = max(1, min(workers, chunks.count // _MIN_CHUNKS_PER_WORKER))
     per = -(-chunks.count // workers)
@@ -315,7 +335,7 @@ def run(
             if file is not None:
                 results[i] = walk(_read_run(file, length, runs[i], check, stop, scratch), scratch)
             else:
-                results[i] = walk(_walk_run(chunks, runs[i], check, stop), scratch)
+                results[i] = walk(_walk_run(chunks, runs[i], check, stop, scratch), scratch)
         except BaseException as exc:  # re-raised in the caller's thread below
             errors[i] = exc
             stop.set()

@@ -45,6 +45,7 @@ from ._chunking import (
     Source,
     cast_cost,
     chunk_items,
+    contiguous,
     default_threads,
     max_threads,
 )
@@ -54,9 +55,6 @@ __all__ = ["DEFAULT_CHUNK_BYTES", "filtered_sum", "slice_mean"]
 _LOW_BITS = 32
 _LOW_MASK = (1 << _LOW_BITS) - 1
 _FLOAT64 = np.dtype(np.float64)
-# Blocks of at least this many rows this long are summed row by row first (see _rows_first).
-_ROW_FIRST = 256
-_ROWS_FIRST_MIN_ROWS = 32
 
 
 # ---------------------------------------------------------------------------
@@ -82,28 +80,7 @@ def _int_sum(chunk: Array, scratch: Scratch) -> int:
 
 def _float_sum(chunk: Array, scratch: Scratch) -> float:
     dtype = None if chunk.dtype is _FLOAT64 else np.float64  # no dtype argument: a faster loop lookup
-    if _rows_first(chunk):
-        return float(np.add.reduce(np.add.reduce(chunk, axis=-1, dtype=dtype), axis=None))
     return float(np.add.reduce(chunk, axis=None, dtype=dtype))
-
-
-def _rows_first(chunk: Array) -> bool:
-    """Whether to sum each contiguous row, then the row sums.
-
-    numpy's one-call reduction of a strided block (rows with gaps between
-    them) is slower than summing its rows and then the row sums, when the rows
-    are long and many: measured 0.40 against 0.22 us per row of 896 float64
-    (64 x 1024 items: 29 against 18 us; 256 x 256: 43 against 36 us). For
-    short rows or few of them it is the other way round (100 x 100: 6 against
-    9 us). The row sums take one item in ``_ROW_FIRST``: a byte per 32 items.
-    """
-    return (
-        chunk.ndim > 1
-        and chunk.shape[-1] >= _ROW_FIRST
-        and chunk.size >= _ROW_FIRST * _ROWS_FIRST_MIN_ROWS
-        and chunk.strides[-1] == chunk.itemsize
-        and not chunk.flags.c_contiguous
-    )
 
 
 def _complex_sum(chunk: Array, scratch: Scratch) -> complex:
@@ -188,8 +165,8 @@ def _filtered_masked(threshold: Any, accumulator: Any = None) -> Kernel:
 
 
 def _float_cost(dt: np.dtype[Any]) -> int:
-    """Scratch per item of the float mean kernel: row sums, and a cast buffer unless the items are native float64."""
-    return 1 if dt == _FLOAT64 else 9  # dtype equality includes the byte order
+    """Scratch per item of the float mean kernel: a cast buffer unless the items are native float64."""
+    return 0 if dt == _FLOAT64 else 8  # dtype equality includes the byte order
 
 
 def _comparison_dtype(dtype: np.dtype[Any], threshold: Any) -> np.dtype[Any]:
@@ -268,7 +245,7 @@ def _slice_mean(source: Source, index: Any, budget: int, wanted: int) -> Any:
         file = source.file_range(view)
         if file is not None:
             view = file.read(0, np.empty(n, dtype=dt))
-        return dt.type(_float_sum(view, NO_SCRATCH) / n)
+        return dt.type(_float_sum(contiguous(view, Scratch(n)), NO_SCRATCH) / n)
     if n == 0 or dt.kind not in "biufc":
         # numpy's own mean: the empty-slice warning, timedelta arithmetic and
         # the refusals, in one pass that copies nothing for a basic index.
