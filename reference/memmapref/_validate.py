@@ -24,6 +24,7 @@ from .errors import (
     OrderError,
     PathTypeError,
     PathValueError,
+    ReductionArgumentError,
     ShapeTypeError,
     ShapeValueError,
     message,
@@ -238,3 +239,48 @@ def open_mode(value: Any) -> str:
     new = isinstance(value, str) and value in ("w+", "write")
     fix = "use memmapref.create() to make a new file" if new else "choose 'r', 'r+' or 'c'"
     raise ModeError(message(f"mode {value!r:.40}", "'r' (read-only), 'r+' (read-write) or 'c' (copy-on-write)", fix))
+
+
+# ---------------------------------------------------------------------------
+# The reductions' arguments. Their limits come from the caller: the chunking
+# module imports mapped, which imports this module.
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def chunk_bytes(value: Any, least: int, default: int) -> int:
+    if type(value) is int and value >= least:  # the common case, cheaply
+        return value
+    if not _is_int(value) or value < least:
+        raise ReductionArgumentError(
+            message(
+                f"chunk_bytes={value!r}",
+                f"an integer of at least {least}",
+                f"leave the default ({default}), or pass e.g. chunk_bytes=1 << 20",
+            )
+        )
+    return int(value)
+
+
+def threads(value: Any, default: int, most: int) -> int:
+    """``default`` for None; more than ``most`` threads would only shrink the chunks, so they are clamped."""
+    if value is None:
+        return default
+    if not _is_int(value) or value < 1:
+        raise ReductionArgumentError(
+            message(f"threads={value!r}", "a positive integer or None", "pass threads=1, or None for the default")
+        )
+    return min(int(value), most)
+
+
+def threshold(value: Any) -> None:
+    if np.ndim(value) != 0:
+        raise ReductionArgumentError(
+            message(
+                f"a threshold of shape {np.shape(value)}",
+                "a scalar threshold",
+                "pass one number; for per-element thresholds use numpy directly",
+            )
+        )

@@ -29,32 +29,22 @@ from typing import Any
 import numpy as np
 
 from . import _validate, mapped
-from .errors import FileSizeError, ReductionArgumentError, message, os_error
 
-# The reference's private helpers, imported in this one place: the chunk
-# length, the per-chunk kernels and the exact accumulator. Bit-identity with
-# the single-machine reference depends on using exactly these.
+# The reference's chunk grid, per-chunk kernels and exact accumulators: bit-identity
+# with the single-machine reference depends on using exactly these, never copies.
+from ._accumulate import exact_total, int_walk, quiet_sum_walk, sum_walk, wrap
+from ._chunking import DEFAULT_CHUNK_BYTES, MIN_CHUNK_BYTES, Array, Scratch, chunk_items
+from .errors import FileSizeError, ReductionArgumentError, message, os_error
 from .reductions import (
-    DEFAULT_CHUNK_BYTES,
-    _checked_chunk_bytes,
-    _checked_threshold,
-    _comparison_dtype,
     _count,
-    _ExactSum,
     _filtered_bool,
+    _filtered_cost,
     _filtered_float,
     _filtered_int,
-    _float_cost,
     _float_sum,
     _int_sum,
-    _Job,
-    _Scratch,
-    _Source,
-    _wrap,
-    chunk_items,
+    _mean_cost,
 )
-
-Array = np.ndarray[Any, Any]
 
 __all__ = ["Shard", "connect", "filtered_sum", "shard", "slice_mean"]
 
@@ -259,34 +249,24 @@ def _chunks(task: _Task, stack: ExitStack) -> Iterator[Array]:
 
 
 def _filtered_partial(task: _Task, threshold: Any) -> Any:
-    """One task's exact partial of ``x[x > threshold].sum()``: an int, or (fixed, nan, +inf, -inf) for floats."""
+    """One task's exact partial of ``x[x > threshold].sum()``: an int, or an exact float sum (ExactSum)."""
     kind = task.pieces[0].shard.dtype.kind
-    scratch = _Scratch(task.length)
     with ExitStack() as stack:
+        chunks = _chunks(task, stack)
         if kind == "f":
-            kernel = _filtered_float(threshold)
-            acc = _ExactSum()
-            # nan * 0 and inf * 0 in the filtered kernel are expected and redone there.
-            with np.errstate(invalid="ignore"):
-                for chunk in _chunks(task, stack):
-                    acc.add(kernel(chunk, scratch))
-            return acc.fixed, acc.nan, acc.pos_inf, acc.neg_inf
-        int_kernel = _filtered_bool(threshold) if kind == "b" else _filtered_int(threshold)
-        return sum(int_kernel(chunk, scratch) for chunk in _chunks(task, stack))
+            return quiet_sum_walk(_filtered_float(threshold))(chunks, Scratch(task.length))
+        kernel = _filtered_bool(threshold) if kind == "b" else _filtered_int(threshold)
+        return int_walk(kernel)(chunks, Scratch(task.length))
 
 
 def _mean_partial(task: _Task) -> Any:
-    """One task's exact partial of the sum of the items: an int, or (fixed, nan, +inf, -inf) for floats."""
+    """One task's exact partial of the sum of the items: an int, or an exact float sum (ExactSum)."""
     kind = task.pieces[0].shard.dtype.kind
-    scratch = _Scratch(task.length)
     with ExitStack() as stack:
+        chunks = _chunks(task, stack)
         if kind == "f":
-            acc = _ExactSum()
-            for chunk in _chunks(task, stack):
-                acc.add(_float_sum(chunk, scratch))
-            return acc.fixed, acc.nan, acc.pos_inf, acc.neg_inf
-        int_kernel = _count if kind == "b" else _int_sum
-        return sum(int_kernel(chunk, scratch) for chunk in _chunks(task, stack))
+            return sum_walk(_float_sum)(chunks, Scratch(task.length))
+        return int_walk(_count if kind == "b" else _int_sum)(chunks, Scratch(task.length))
 
 
 # ---------------------------------------------------------------------------
@@ -336,16 +316,6 @@ def _gather(client: Any, fn: Any, tasks: list[_Task], *args: Any, progress: bool
     return list(client.gather(futures))
 
 
-def _exact(parts: list[Any]) -> _ExactSum:
-    total = _ExactSum()
-    for fixed, nan, pos_inf, neg_inf in parts:
-        total.fixed += fixed
-        total.nan |= nan
-        total.pos_inf |= pos_inf
-        total.neg_inf |= neg_inf
-    return total
-
-
 def filtered_sum(
     shards: Sequence[Any],
     threshold: Any,
@@ -360,8 +330,8 @@ def filtered_sum(
     paths, concatenated along axis 0. ``client``: a ``distributed.Client``;
     None takes the current one. ``progress`` shows dask's progress bar.
     """
-    budget = _checked_chunk_bytes(chunk_bytes)
-    _checked_threshold(threshold)
+    budget = _validate.chunk_bytes(chunk_bytes, MIN_CHUNK_BYTES, DEFAULT_CHUNK_BYTES)
+    _validate.threshold(threshold)
     described = _described(shards)
     dt = described[0].dtype
     probe = np.zeros(0, dtype=dt)
@@ -371,18 +341,13 @@ def filtered_sum(
     total = sum(s.size for s in described)
     if total == 0:
         return zero
-    job = _Job(probe, _Source(probe), budget, 1)
-    compare = _comparison_dtype(dt, threshold)
-    # The reference's scratch bytes per item for this kernel, hence its chunk length.
-    wide = {"b": (), "i": (np.int64,), "u": (np.uint64,), "f": (np.float64,)}[dt.kind]
-    cost = (1 if dt.kind == "b" else 9) + job.cast_cost(compare, *wide)
-    # Plus the read buffer, which the reference counts on every path (_Job.run).
-    length = chunk_items(budget, 1, cost + dt.itemsize, dt.itemsize)
+    # The reference's chunk length for this kernel, which threads <= SHARED_WORKERS do not move.
+    length = chunk_items(budget, 1, _filtered_cost(dt, threshold), dt.itemsize)
     tasks = _plan(described, 0, total, length)
     parts = _gather(_client(client), _filtered_partial, tasks, threshold, progress=progress)
     if dt.kind == "f":
-        return zero.dtype.type(_exact(parts).divided(1))
-    return _wrap(sum(parts), zero.dtype)
+        return zero.dtype.type(exact_total(parts).divided(1))
+    return wrap(sum(parts), zero.dtype)
 
 
 def _rows(index: Any, rows: int) -> tuple[int, int]:
@@ -415,7 +380,7 @@ def slice_mean(
 
     ``index`` selects rows: ``...`` or ``np.s_[start:stop]``.
     """
-    budget = _checked_chunk_bytes(chunk_bytes)
+    budget = _validate.chunk_bytes(chunk_bytes, MIN_CHUNK_BYTES, DEFAULT_CHUNK_BYTES)
     described = _described(shards)
     dt = described[0].dtype
     _kind(dt)
@@ -424,15 +389,9 @@ def slice_mean(
     n = (stop - start) * row
     if n == 0:
         return np.mean(np.zeros(0, dtype=dt))  # nan with numpy's RuntimeWarning (MEAN.5)
-    job = _Job(np.zeros(0, dtype=dt), _Source(np.zeros(0, dtype=dt)), budget, 1)
-    if dt.kind == "f":
-        cost = _float_cost(dt)
-    else:
-        cost = 0 if dt.kind == "b" else 8 + job.cast_cost(np.int64 if dt.kind == "i" else np.uint64)
-    # Plus the read buffer, which the reference counts on every path (_Job.run).
-    length = chunk_items(budget, 1, cost + dt.itemsize, dt.itemsize)
+    length = chunk_items(budget, 1, _mean_cost(dt), dt.itemsize)
     tasks = _plan(described, start * row, stop * row, length)
     parts = _gather(_client(client), _mean_partial, tasks, progress=progress)
     if dt.kind == "f":
-        return dt.type(_exact(parts).divided(n))
+        return dt.type(exact_total(parts).divided(n))
     return np.float64(sum(parts) / n)  # int / int is correctly rounded

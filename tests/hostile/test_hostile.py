@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from leaks import open_under
 
 import memmapref
-from memmapref import _newfile, _oscalls, mapped, reductions
+from memmapref import _chunking, _newfile, _oscalls, _validate, mapped
 from memmapref._oscalls import OsCalls
 from memmapref._validate import Request
 from memmapref.errors import (
@@ -463,9 +463,9 @@ def test_a_huge_thread_count_is_clamped(tmp_path: Path, threads: Any) -> None:
         got = memmapref.filtered_sum(handle, 0.5, threads=threads)
         mean = memmapref.slice_mean(handle, threads=threads)
         assert time.perf_counter() - started < 5  # 37 s before the clamp
-        assert got == memmapref.filtered_sum(handle, 0.5, threads=reductions.max_threads())
-        assert mean == memmapref.slice_mean(handle, threads=reductions.max_threads())
-    assert reductions._checked_threads(threads) == reductions.max_threads()
+        assert got == memmapref.filtered_sum(handle, 0.5, threads=_chunking.max_threads())
+        assert mean == memmapref.slice_mean(handle, threads=_chunking.max_threads())
+    assert _validate.threads(threads, _chunking.default_threads(), _chunking.max_threads()) == _chunking.max_threads()
 
 
 # ---------------------------------------------------------------------------

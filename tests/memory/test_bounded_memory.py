@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import memmapref
+from memmapref import _chunking
 from memmapref.testing import bounds
 from memmapref.testing.subproc import run_python
 
@@ -140,6 +141,28 @@ def test_extra_memory_stays_below_four_chunks(tmp_path: Path, layout: str, chunk
     bound = 4 * chunk_bytes
     assert mean < bound, f"slice_mean allocated {mean} bytes; the bound is {bound}"
     assert total < bound, f"filtered_sum allocated {total} bytes; the bound is {bound}"
+
+
+@pytest.mark.clause("REDUCE.1")
+@pytest.mark.parametrize("chunk_bytes", [65536, 1 << 20])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_one_worker_stays_within_its_share(tmp_path: Path, layout: str, chunk_bytes: int) -> None:
+    """The bound's arithmetic, per worker: its buffers within 2 * chunk_bytes / SHARED_WORKERS, plus bookkeeping.
+
+    Nothing numpy allocates on its own may come on top: numpy 1.26 buffers
+    every np.add.reduce of a 2-d block (two buffers of up to 64 KiB), which
+    took a worker past its share at 64 KiB chunks whatever the thread timing.
+    """
+    values = np.linspace(0, 1, ITEMS)
+    native_path, swapped_path = tmp_path / "native.f8", tmp_path / "swapped.f8"
+    write_repeated(native_path, values, 1)
+    write_repeated(swapped_path, values.astype(">f8"), 1)
+    shape = (ITEMS // 1024, 1024)
+    with memmapref.open(native_path, "<f8", shape) as native, memmapref.open(swapped_path, ">f8", shape) as swapped:
+        mean, total = peaks(*LAYOUTS[layout](native, swapped), chunk_bytes, 1)
+    share = 2 * chunk_bytes // _chunking.SHARED_WORKERS + _chunking._WORKER_OVERHEAD
+    assert mean < share, f"slice_mean's one worker allocated {mean} bytes; its share is {share}"
+    assert total < share, f"filtered_sum's one worker allocated {total} bytes; its share is {share}"
 
 
 @pytest.mark.clause("REDUCE.1")

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as npst
 
 import memmapref
-from memmapref import reductions
+from memmapref import _chunking
 from memmapref.errors import ClosedError, FileSizeError, MemmapError, ReductionArgumentError
 from memmapref.testing import bounds, profiles
 from memmapref.testing import strategies as mst
@@ -535,16 +535,16 @@ def test_numpy_integers_are_accepted() -> None:
 
 
 def test_default_threads_fit_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert 1 <= reductions.default_threads() <= reductions.SHARED_WORKERS
-    assert reductions.default_threads() <= len(os.sched_getaffinity(0))
+    assert 1 <= _chunking.default_threads() <= _chunking.SHARED_WORKERS
+    assert _chunking.default_threads() <= len(os.sched_getaffinity(0))
     # Platforms without CPU affinity (macOS) count the CPUs instead.
     monkeypatch.delattr(os, "sched_getaffinity")
     monkeypatch.setattr(os, "cpu_count", lambda: None)
-    reductions._usable_cores.cache_clear()
+    _chunking._usable_cores.cache_clear()
     try:
-        assert reductions.default_threads() == 1
+        assert _chunking.default_threads() == 1
     finally:
-        reductions._usable_cores.cache_clear()
+        _chunking._usable_cores.cache_clear()
 
 
 def test_closed_handle_is_refused(tmp_path: Path) -> None:
@@ -637,31 +637,49 @@ for reduction in (memmapref.slice_mean, lambda h, **k: memmapref.filtered_sum(h,
     assert outcome.stdout.split("\n")[:2] == ["raised True", "raised True"], outcome.stdout
 
 
-def helper_fails_first() -> tuple[Callable[[], None], list[int]]:
+def helper_fails_first() -> tuple[Callable[..., None], list[int]]:
     """A size check that fails in any helper thread, and lets the calling thread go on once it has."""
     failed = threading.Event()
     checks_after_failure: list[int] = []
+    waited: list[bool] = []
     main = threading.current_thread()
 
-    def check() -> None:
+    def check(*fd: int) -> None:
         if threading.current_thread() is not main:
             failed.set()
             raise OSError("simulated failure in a helper thread")
         if failed.is_set():
             checks_after_failure.append(1)
-        failed.wait(timeout=10)
-        time.sleep(0.05)  # the failing worker sets the stop flag meanwhile
+        elif not waited:  # once: without a helper the call then goes on and ends unraised
+            waited.append(failed.wait(timeout=10))
+            time.sleep(0.05)  # the failing worker sets the stop flag meanwhile
 
     return check, checks_after_failure
 
 
-@pytest.mark.parametrize("step", [1, 2], ids=["contiguous", "strided"])
-def test_a_failing_worker_stops_the_others(step: int) -> None:
-    """An error in one worker is raised by the call, and the other workers stop at their next chunk."""
-    view = np.linspace(0, 1, 100_000)[::step]
+@pytest.mark.parametrize(
+    ("reduction", "index"),
+    [("slice_mean", ...), ("slice_mean", np.s_[::2]), ("filtered_sum", ...)],
+    ids=["read", "mapped-strided", "filtered-read"],
+)
+def test_a_failing_worker_stops_the_others(tmp_path: Path, reduction: str, index: Any) -> None:
+    """An error in one worker is raised by the call, and the other workers stop at their next chunk.
+
+    The handle's size check, which every worker runs before each chunk, is the
+    one that fails: on the read path (contiguous) and on the mapped one (strided).
+    """
+    values = np.linspace(0, 1, 100_000)
+    # 64 KiB chunks: two workers (at 4 KiB their bookkeeping leaves room for one), at least 13 chunks.
+    chunk_bytes = 1 << 16
+    calls = {
+        "slice_mean": lambda h: memmapref.slice_mean(h, index, chunk_bytes=chunk_bytes, threads=2),
+        "filtered_sum": lambda h: memmapref.filtered_sum(h, 0.5, chunk_bytes=chunk_bytes, threads=2),
+    }
     check, checks_after_failure = helper_fails_first()
-    with pytest.raises(OSError, match="simulated"):
-        reductions._run(view, check, 1000, 2, reductions._sum_walk(reductions._float_sum))
+    with stored(tmp_path, values) as (handle, _):
+        handle.check_size = check  # type: ignore[method-assign]
+        with pytest.raises(OSError, match="simulated"):
+            calls[reduction](handle)
     assert not checks_after_failure, "the calling thread's worker went on after the helper failed"
 
 
