@@ -6,32 +6,13 @@ Each wraps a bundled implementation and changes one thing; its name says what.
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
+from common.wrappers import ReferenceWrapper as _Wrapped
 
 from memmapref.testing.implementations import _ArrayHandle, _NumpyMemmap, reference
 from memmapref.testing.protocol import Capabilities
-
-
-class _Wrapped:
-    """The reference, with ``create``/``open`` handles whose flush and close are replaced."""
-
-    capabilities = Capabilities()
-    deviations: ClassVar[dict[str, str]] = {}
-    slice_mean = staticmethod(reference.slice_mean)
-    filtered_sum = staticmethod(reference.filtered_sum)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
-        return reference.create(path, dtype, shape, offset=offset, order=order)
-
-    def open(
-        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
-    ) -> Any:
-        return reference.open(path, dtype, shape, mode=mode, offset=offset, order=order)
 
 
 class _Lazy:

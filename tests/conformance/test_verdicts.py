@@ -33,7 +33,8 @@ def verdict(report: dict[str, Any], impl: str, clause: str) -> str:
     return str(report["implementations"][impl][clause]["verdict"])
 
 
-pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
+# xdist_group: one worker builds the module's report (--dist loadgroup), not each worker its own.
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess, pytest.mark.xdist_group("verdict-report")]
 
 
 @pytest.mark.parametrize("clause", ["HANDLE.3", "HANDLE.4"])

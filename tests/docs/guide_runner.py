@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from memmapref.testing import versions
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -69,18 +69,14 @@ class Example:
 
     def numpy_ok(self) -> bool:
         """Whether the installed numpy satisfies every ``numpy>=X.Y`` / ``numpy<X.Y`` option."""
-        installed = _version(np.__version__)
+        installed = versions.NUMPY
         for option in self.options:
             if option.startswith("numpy>="):
-                if installed < _version(option[len("numpy>=") :]):
+                if installed < versions.parse(option[len("numpy>=") :]):
                     return False
-            elif option.startswith("numpy<") and installed >= _version(option[len("numpy<") :]):
+            elif option.startswith("numpy<") and installed >= versions.parse(option[len("numpy<") :]):
                 return False
         return True
-
-
-def _version(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", text)[:2])
 
 
 @dataclass(frozen=True)

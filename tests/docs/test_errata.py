@@ -26,9 +26,9 @@ import pytest
 
 import memmapref
 from memmapref.testing.subproc import run_python
+from memmapref.testing.versions import NUMPY
 
 ERRATA = Path(__file__).resolve().parents[2] / "docs" / "errata.md"
-NUMPY = tuple(int(part) for part in re.findall(r"\d+", np.__version__)[:2])
 MIB = 1 << 20
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from common.files import fresh_path
 from crashmodel import CrashModel, Device, Fate, PowerCut, devices, fates, restart
 from faultcalls import FailingCalls, forget_traceback
 from hypothesis import given
@@ -26,14 +27,6 @@ from memmapref.testing.subproc import run_python
 DTYPE = np.dtype("<f8")
 SHAPE = (4, 256)  # 8 KiB: 16 sectors of 512 bytes, 2 pages
 NBYTES = DTYPE.itemsize * SHAPE[0] * SHAPE[1]
-
-_examples = iter(range(10**9))
-
-
-def _fresh(root: Path) -> Path:
-    directory = root / f"example-{next(_examples)}"
-    directory.mkdir()
-    return directory / "data.bin"
 
 
 def _sectors(data: bytes, size: int) -> list[bytes]:
@@ -62,7 +55,7 @@ def _apply(handle: Any, shadow: np.ndarray[Any, Any], op: Any) -> None:
 @pytest.mark.clause("FAULT.12", "HANDLE.3")
 @given(device=devices(), ops=_OPS, data=st.data())
 def test_nothing_acknowledged_is_ever_lost(fast_dir: Path, device: Device, ops: list[Any], data: Any) -> None:
-    path = _fresh(fast_dir)
+    path = fresh_path(fast_dir)
     model = CrashModel(device)
     handle = model.create(path, DTYPE, SHAPE)
     shadow = np.zeros(SHAPE, dtype=DTYPE)
@@ -97,7 +90,7 @@ def test_nothing_acknowledged_is_ever_lost(fast_dir: Path, device: Device, ops: 
 
 @pytest.mark.clause("FAULT.12")
 def test_skipping_the_flush_loses_data(fast_dir: Path) -> None:
-    path = _fresh(fast_dir)
+    path = fresh_path(fast_dir)
     model = CrashModel(Device(atomic=True))
     handle = model.create(path, DTYPE, SHAPE)
     handle[1, :] = 42.0
@@ -114,7 +107,7 @@ def test_skipping_the_flush_loses_data(fast_dir: Path) -> None:
 @pytest.mark.clause("FAULT.12")
 @given(device=devices(), data=st.data())
 def test_unflushed_writes_survive_only_by_luck(fast_dir: Path, device: Device, data: Any) -> None:
-    path = _fresh(fast_dir)
+    path = fresh_path(fast_dir)
     model = CrashModel(device)
     handle = model.create(path, DTYPE, SHAPE)
     handle[:, :] = 1.5
@@ -135,7 +128,7 @@ def test_a_crash_anywhere_in_create_leaves_the_old_file_or_the_new(fast_dir: Pat
     k = 0
     while True:
         k += 1
-        path = _fresh(fast_dir)
+        path = fresh_path(fast_dir)
         path.write_bytes(old)
         model = CrashModel(Device())
         model.settle(path)
@@ -165,7 +158,7 @@ def test_a_crash_anywhere_in_create_leaves_the_old_file_or_the_new(fast_dir: Pat
 @pytest.mark.clause("FAULT.12", "HANDLE.3")
 def test_a_crash_during_flush_keeps_what_the_previous_flush_acknowledged(fast_dir: Path) -> None:
     for k in range(1, 4):
-        path = _fresh(fast_dir)
+        path = fresh_path(fast_dir)
         model = CrashModel(Device(atomic=True))
         handle = model.create(path, DTYPE, SHAPE)
         handle[0, :] = 1.0
@@ -194,7 +187,7 @@ def test_a_crash_during_flush_keeps_what_the_previous_flush_acknowledged(fast_di
 
 @pytest.mark.clause("FAULT.12", "HANDLE.8")
 def test_after_a_failed_flush_only_the_earlier_flush_is_promised(fast_dir: Path) -> None:
-    path = _fresh(fast_dir)
+    path = fresh_path(fast_dir)
     failing = FailingCalls()
     model = CrashModel(Device(atomic=True), inner=failing)
     handle = model.create(path, DTYPE, SHAPE)
@@ -230,7 +223,7 @@ class _NoFsync(OsCalls):
 
 
 def test_the_model_catches_a_flush_without_fsync(fast_dir: Path) -> None:
-    path = _fresh(fast_dir)
+    path = fresh_path(fast_dir)
     model = CrashModel(Device())
     handle = model.create(path, DTYPE, SHAPE)
     handle[1, :] = 5.0
@@ -270,7 +263,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 
 def test_errno_of_a_failed_flush_reaches_the_caller(fast_dir: Path) -> None:
-    path = _fresh(fast_dir)
+    path = fresh_path(fast_dir)
     failing = FailingCalls(code=errno.ENOSPC, name="msync")
     model = CrashModel(Device(), inner=failing)
     handle = model.create(path, DTYPE, SHAPE)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from common.files import fresh_path
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,13 +24,6 @@ from memmapref.testing import strategies as mst
 from memmapref.testing.oracle import FileState, array_bytes, read_array
 
 MODES = ["r", "r+", "c"]
-_examples = iter(range(10**9))
-
-
-def _fresh(root: Path) -> Path:
-    directory = root / f"example-{next(_examples)}"
-    directory.mkdir()
-    return directory / "data.bin"
 
 
 def _write(path: Path, values: np.ndarray[Any, Any], offset: int, order: str, tail: bytes = b"") -> None:
@@ -49,7 +43,7 @@ def test_a_file_cut_short_is_refused(
     values = data.draw(mst.arrays(dtype, shape), label="values")
     nbytes = values.nbytes
     cut = data.draw(st.integers(1, nbytes + offset), label="bytes cut")
-    path = _fresh(fast_dir)
+    path = fresh_path(fast_dir)
     _write(path, values, offset, order)
     os.truncate(path, offset + nbytes - cut)
     before = FileState.of(path)
@@ -71,7 +65,7 @@ def test_bytes_after_the_array_are_ignored(
 ) -> None:
     values = data.draw(mst.arrays(dtype, shape), label="values")
     tail = data.draw(st.binary(min_size=1, max_size=64), label="appended")
-    path = _fresh(fast_dir)
+    path = fresh_path(fast_dir)
     _write(path, values, offset, order, tail)
     before = FileState.of(path)
     for mode in MODES:
@@ -86,7 +80,7 @@ def test_another_dtype_shape_offset_or_order_reads_the_files_bytes(
     fast_dir: Path, dtype: np.dtype[Any], shape: tuple[int, ...], order: str, data: Any
 ) -> None:
     values = data.draw(mst.arrays(dtype, shape), label="values")
-    path = _fresh(fast_dir)
+    path = fresh_path(fast_dir)
     _write(path, values, 0, order)
     size = values.nbytes
     before = FileState.of(path)
@@ -112,7 +106,7 @@ def test_asking_for_more_than_the_file_holds(
     fast_dir: Path, dtype: np.dtype[Any], shape: tuple[int, ...], data: Any
 ) -> None:
     values = data.draw(mst.arrays(dtype, shape), label="values")
-    path = _fresh(fast_dir)
+    path = fresh_path(fast_dir)
     _write(path, values, 0, "C")
     before = FileState.of(path)
     how = data.draw(st.sampled_from(["longer", "extra-dim", "wider-dtype", "later-offset"]), label="how")
@@ -171,7 +165,7 @@ def test_shape_none_with_the_offset_at_or_past_the_end(tmp_path: Path, mode: str
 @given(dtype=mst.NUMERIC.filter(lambda d: d.itemsize > 1), count=st.integers(0, 20), data=st.data())
 def test_shape_none_and_a_partial_last_item(fast_dir: Path, dtype: np.dtype[Any], count: int, data: Any) -> None:
     extra = data.draw(st.integers(1, dtype.itemsize - 1), label="extra bytes")
-    path = _fresh(fast_dir)
+    path = fresh_path(fast_dir)
     path.write_bytes(bytes(count * dtype.itemsize + extra))
     before = FileState.of(path)
     for mode in MODES:

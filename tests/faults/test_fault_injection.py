@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from common.checks import assert_failed_flush_sticks
+from common.files import fresh_path
 from faultcalls import (
     DTYPE,
     FILE_ERRNOS,
@@ -35,14 +37,6 @@ from leaks import open_under
 import memmapref
 from memmapref.errors import FlushError, MemmapError, MemmapOSError
 from memmapref.testing.oracle import FileState, read_bytes
-
-_runs = iter(range(10**9))
-
-
-def _fresh(root: Path) -> Path:
-    directory = root / f"run-{next(_runs)}"
-    directory.mkdir()
-    return directory / "data.bin"
 
 
 def _builtin_for(code: int) -> type[OSError]:
@@ -147,7 +141,7 @@ def _check_run(scenario: Scenario, path: Path, run: Run, ctx: dict[str, Any], be
 
 
 def _exercise(scenario: Scenario, root: Path, calls: FailingCalls) -> Run:
-    path = _fresh(root)
+    path = fresh_path(root)
     before_holder: dict[str, FileState] = {}
     original_setup = scenario.setup
 
@@ -169,7 +163,7 @@ def _exercise(scenario: Scenario, root: Path, calls: FailingCalls) -> Run:
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_every_call_fails_in_turn(fast_dir: Path, name: str, persist: bool) -> None:
     scenario = SCENARIOS[name]
-    total = count_calls(scenario, _fresh(fast_dir))
+    total = count_calls(scenario, fresh_path(fast_dir))
     assert total >= 1
     for k in range(1, total + 1):
         run = _exercise(scenario, fast_dir, FailingCalls(k, errno.EIO, persist=persist))
@@ -228,20 +222,9 @@ def test_a_failed_create_says_the_old_file_is_unchanged(tmp_path: Path) -> None:
 @pytest.mark.clause("HANDLE.8")
 def test_a_failed_flush_is_never_followed_by_success(tmp_path: Path) -> None:
     """The kernel marks pages whose write-back failed clean: a retry would "succeed" with the data lost."""
-    path = tmp_path / "data.bin"
-    handle = memmapref.create(path, DTYPE, SHAPE)
+    handle = memmapref.create(tmp_path / "data.bin", DTYPE, SHAPE)
     handle[0, 0] = 1.0
-    with seam(FailingCalls(code=errno.EIO, name="fsync")), pytest.raises(FlushError):
-        handle.flush()
-    for _ in range(3):
-        with pytest.raises(FlushError) as info:
-            handle.flush()
-        assert info.value.errno == errno.EIO
-        assert "lost" in str(info.value)
-    with pytest.raises(FlushError):
-        handle.close()
-    assert handle.closed
-    handle.close()
+    assert_failed_flush_sticks(handle, seam(FailingCalls(code=errno.EIO, name="fsync")))
 
 
 def test_the_injector_counts_what_the_reference_calls(tmp_path: Path) -> None:

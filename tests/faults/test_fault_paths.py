@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from common import files
+from common.checks import assert_fifo_refused
 
 import memmapref
 from memmapref.errors import MemmapError, MemmapOSError, NotAFileError, PathComponentError, PathTypeError
@@ -38,9 +40,7 @@ def _call(call: str, path: Any) -> None:
 
 @pytest.fixture
 def data_file(tmp_path: Path) -> Path:
-    path = tmp_path / "data.bin"
-    path.write_bytes(DATA)
-    return path
+    return files.data_file(tmp_path, DATA)
 
 
 @pytest.mark.clause("OPEN.6", "ERR.1", "ERR.3")
@@ -75,12 +75,7 @@ def test_create_over_a_directory_leaves_it_alone(tmp_path: Path) -> None:
 
 @pytest.mark.clause("OPEN.6")
 def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    # Opening a FIFO for reading would block until a writer comes: the type is checked first.
-    with pytest.raises(IsADirectoryError) as info:
-        memmapref.open(fifo, "<f8", (12,))
-    assert "not a regular file" in str(info.value)
+    assert_fifo_refused(tmp_path)
 
 
 @pytest.mark.clause("FAULT.10", "ERR.1")

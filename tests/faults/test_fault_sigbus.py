@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from common import files
 
 from memmapref.testing.oracle import FileState
-from memmapref.testing.subproc import Outcome, run_python
+from memmapref.testing.subproc import CHILD_REPORT, Outcome, run_python
 
 pytestmark = pytest.mark.subprocess
 
@@ -35,17 +36,6 @@ def _result(outcome: Outcome) -> dict[str, Any]:
     )
     return json.loads(outcome.stdout.strip().splitlines()[-1])
 
-
-_REPORT = """
-def report(call):
-    try:
-        value = call()
-    except Exception as exc:
-        print(json.dumps({"error": type(exc).__name__, "mro": [c.__name__ for c in type(exc).__mro__],
-                          "errno": getattr(exc, "errno", None), "message": str(exc)}))
-    else:
-        print(json.dumps({"value": value}))
-"""
 
 _TRUNCATE_BY_ANOTHER_PROCESS = """
 pid = os.fork()
@@ -68,7 +58,7 @@ import json, mmap, os
 import numpy as np
 import memmapref
 PATH = {str(path)!r}
-{_REPORT}
+{CHILD_REPORT}
 {opener}
 {_TRUNCATE_BY_ANOTHER_PROCESS}
 report(lambda: float({action}))
@@ -77,9 +67,7 @@ report(lambda: float({action}))
 
 @pytest.fixture
 def data_file(tmp_path: Path) -> Path:
-    path = tmp_path / "data.bin"
-    path.write_bytes(_values().tobytes())
-    return path
+    return files.data_file(tmp_path, _values().tobytes())
 
 
 @pytest.mark.clause("REDUCE.3", "FAULT.9")
@@ -139,7 +127,7 @@ import json, hashlib
 import numpy as np
 import memmapref
 MNT = {str(mount)!r}
-{_REPORT}
+{CHILD_REPORT}
 """
         + body
     )
@@ -228,7 +216,7 @@ import json, os
 import numpy as np
 import memmapref
 PATH = {str(data_file)!r}
-{_REPORT}
+{CHILD_REPORT}
 h = memmapref.open(PATH, '<f8', ({ITEMS},))
 pid = os.fork()
 if pid == 0:

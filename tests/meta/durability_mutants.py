@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Any, ClassVar
+from typing import Any
 
-import memmapref
+from common.wrappers import ReferenceWrapper
+
 from memmapref import _oscalls, mapped
 from memmapref._oscalls import OsCalls
-from memmapref.testing.protocol import Capabilities
 
 
 class _FileSyncSkipped(OsCalls):
@@ -42,22 +42,12 @@ class _FirstPageOnly(OsCalls):
             os.fsync(fd)
 
 
-class _Mutant:
-    capabilities = Capabilities()
-    deviations: ClassVar[dict[str, str]] = {}
+class _Mutant(ReferenceWrapper):
     calls: OsCalls = OsCalls()
 
     def __init__(self, name: str) -> None:
-        self.name = name
+        super().__init__(name)
         _oscalls.calls = self.calls
-
-    def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
-        return memmapref.create(path, dtype, shape, offset=offset, order=order)
-
-    def open(
-        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
-    ) -> Any:
-        return memmapref.open(path, dtype, shape, mode=mode, offset=offset, order=order)
 
 
 class _MsyncWithoutFsync(_Mutant):

@@ -8,37 +8,15 @@ failed and the suite tests that find it (a pytest ``-k`` expression).
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
+from common.wrappers import ReferenceWrapper
 
 import memmapref
-from memmapref.testing.protocol import Capabilities
 
 
-class _Reference:
-    capabilities = Capabilities()
-    deviations: ClassVar[dict[str, str]] = {}
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
-        return memmapref.create(path, dtype, shape, offset=offset, order=order)
-
-    def open(
-        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
-    ) -> Any:
-        return memmapref.open(path, dtype, shape, mode=mode, offset=offset, order=order)
-
-    def slice_mean(self, handle: Any, index: Any) -> Any:
-        return memmapref.slice_mean(handle, index)
-
-    def filtered_sum(self, handle: Any, threshold: Any) -> Any:
-        return memmapref.filtered_sum(handle, threshold)
-
-
-class _FlushDoesNothing(_Reference):
+class _FlushDoesNothing(ReferenceWrapper):
     """Writes go to a private copy and flush() never writes them back."""
 
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
@@ -51,7 +29,7 @@ class _FlushDoesNothing(_Reference):
         return super().open(path, dtype, shape, mode="c" if mode == "r+" else mode, offset=offset, order=order)
 
 
-class _OrderIgnored(_Reference):
+class _OrderIgnored(ReferenceWrapper):
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
         return super().create(path, dtype, shape, offset=offset)
 
@@ -61,7 +39,7 @@ class _OrderIgnored(_Reference):
         return super().open(path, dtype, shape, mode=mode, offset=offset)
 
 
-class _OffsetRounded(_Reference):
+class _OffsetRounded(ReferenceWrapper):
     """Rounds the offset down to a multiple of 8, as code that assumes aligned records does."""
 
     def open(
@@ -70,7 +48,7 @@ class _OffsetRounded(_Reference):
         return super().open(path, dtype, shape, mode=mode, offset=offset - offset % 8, order=order)
 
 
-class _ByteOrderIgnored(_Reference):
+class _ByteOrderIgnored(ReferenceWrapper):
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
         return super().create(path, np.dtype(dtype).newbyteorder("="), shape, offset=offset, order=order)
 
@@ -80,19 +58,19 @@ class _ByteOrderIgnored(_Reference):
         return super().open(path, np.dtype(dtype).newbyteorder("="), shape, mode=mode, offset=offset, order=order)
 
 
-class _GreaterOrEqual(_Reference):
+class _GreaterOrEqual(ReferenceWrapper):
     def filtered_sum(self, handle: Any, threshold: Any) -> Any:
         x = handle.array
         return x[x >= threshold].sum()
 
 
-class _NanSelected(_Reference):
+class _NanSelected(ReferenceWrapper):
     def filtered_sum(self, handle: Any, threshold: Any) -> Any:
         x = handle.array
         return x[~(x <= threshold)].sum()
 
 
-class _MeanInFloat32(_Reference):
+class _MeanInFloat32(ReferenceWrapper):
     def slice_mean(self, handle: Any, index: Any) -> Any:
         selection = np.asarray(handle.array)[index]
         result = np.mean(selection)
@@ -101,7 +79,7 @@ class _MeanInFloat32(_Reference):
         return np.asarray(np.mean(selection, dtype=np.float32)).astype(np.asarray(result).dtype)[()]
 
 
-class _RPlusGrows(_Reference):
+class _RPlusGrows(ReferenceWrapper):
     """Extends a short file with zeros before mapping it, as numpy.memmap does."""
 
     def open(
@@ -115,14 +93,14 @@ class _RPlusGrows(_Reference):
         return super().open(path, dtype, shape, mode=mode, offset=offset, order=order)
 
 
-class _CopyOnWriteReachesFile(_Reference):
+class _CopyOnWriteReachesFile(ReferenceWrapper):
     def open(
         self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
     ) -> Any:
         return super().open(path, dtype, shape, mode="r+" if mode == "c" else mode, offset=offset, order=order)
 
 
-class _LastChunkDropped(_Reference):
+class _LastChunkDropped(ReferenceWrapper):
     """A chunk loop whose bound is ``range(0, n - chunk, chunk)``: the last chunk is never read."""
 
     def filtered_sum(self, handle: Any, threshold: Any) -> Any:
@@ -135,7 +113,7 @@ class _LastChunkDropped(_Reference):
         return total
 
 
-class _ZeroSizeLeavesAByte(_Reference):
+class _ZeroSizeLeavesAByte(ReferenceWrapper):
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
         handle = super().create(path, dtype, shape, offset=offset, order=order)
         if handle.array.size == 0:
@@ -144,7 +122,7 @@ class _ZeroSizeLeavesAByte(_Reference):
         return handle
 
 
-class _ReadOnlyIsWritable(_Reference):
+class _ReadOnlyIsWritable(ReferenceWrapper):
     def open(
         self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
     ) -> Any:

@@ -16,7 +16,11 @@ from memmapref.testing import trace
 
 HERE = Path(__file__).parent
 
-pytestmark = pytest.mark.skipif(trace.unavailable() is not None, reason=f"untested: {trace.unavailable()}")
+pytestmark = [
+    pytest.mark.skipif(trace.unavailable() is not None, reason=f"untested: {trace.unavailable()}"),
+    # One worker builds the report (--dist loadgroup); the mutant report's group runs beside it.
+    pytest.mark.xdist_group("durability-mutant-report"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,10 @@ from checkrun import failing_check
 
 HERE = Path(__file__).parent
 
+# One worker runs every test of this module (--dist loadgroup), so the module's report, one child
+# `memmapref check` of several CPU-minutes, is built once and not once per xdist worker.
+pytestmark = pytest.mark.xdist_group("mutant-report")
+
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:

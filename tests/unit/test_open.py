@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import mmap
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from common import files
+from common.checks import assert_fifo_refused
 
 import memmapref
 from memmapref.errors import FileSizeError, MissingFileError, NotAFileError
@@ -20,9 +21,7 @@ def _state(path: Path) -> tuple[int, int, bytes]:
 
 @pytest.fixture
 def data_file(tmp_path: Path) -> Path:
-    path = tmp_path / "data.bin"
-    path.write_bytes(np.arange(24, dtype="<f8").tobytes())
-    return path
+    return files.data_file(tmp_path, np.arange(24, dtype="<f8").tobytes())
 
 
 @pytest.mark.clause("OPEN.1", "OPEN.2")
@@ -82,10 +81,7 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 
 
 def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    with pytest.raises(NotAFileError, match="not a regular file"):
-        memmapref.open(fifo, np.uint8)
+    assert_fifo_refused(tmp_path)
 
 
 @pytest.mark.clause("OPEN.7")

@@ -39,16 +39,7 @@ CHUNK = 4096
 CHUNK_ITEMS = CHUNK // 2
 THREADS = st.sampled_from([1, 2, 3])
 
-NUMERIC = [
-    "?",
-    "i1",
-    "u1",
-    *[f"{order}{kind}{size}" for order in "<>" for kind in "iu" for size in (2, 4, 8)],
-    *[f"{order}f{size}" for order in "<>" for size in (2, 4, 8)],
-    *[f"{order}c{size}" for order in "<>" for size in (8, 16)],
-]
 WIDE = ["g", "G"]  # long double and its complex: numpy's own accumulator type
-SPECIALS = [math.nan, math.inf, -math.inf, -0.0]
 
 
 # ---------------------------------------------------------------------------
@@ -96,56 +87,11 @@ def parts(value: Any) -> list[Any]:
 
 
 # ---------------------------------------------------------------------------
-# Strategies
-
-
-@st.composite
-def numeric_arrays(draw: st.DrawFn, dtypes: list[str] = NUMERIC, specials: bool = True) -> np.ndarray[Any, Any]:
-    """Arrays up to ~3000 items whose sums cannot overflow numpy's accumulator (float items: the suite's cap)."""
-    dtype = np.dtype(draw(st.sampled_from(dtypes)))
-    shape = draw(
-        st.one_of(
-            npst.array_shapes(min_dims=1, max_dims=1, min_side=0, max_side=3000),
-            npst.array_shapes(min_dims=2, max_dims=2, min_side=0, max_side=50),
-            npst.array_shapes(min_dims=3, max_dims=3, min_side=0, max_side=14),
-        )
-    )
-    native = dtype.newbyteorder("=")
-    if dtype.kind not in "fc":
-        return draw(npst.arrays(dtype, shape, elements=npst.from_dtype(native)))
-    finite = mst.summable_floats(dtype, math.prod(shape))
-    elements = st.one_of(finite, st.sampled_from(SPECIALS)) if specials and draw(st.booleans()) else finite
-    if dtype.kind == "c":
-        elements = st.builds(complex, elements, elements)
-    return draw(npst.arrays(dtype, shape, elements=elements))
-
-
-@st.composite
-def thresholds(draw: st.DrawFn, values: np.ndarray[Any, Any]) -> Any:
-    """Items of the array (for ties), and numbers of several Python and numpy types."""
-    flat = values.ravel()
-    if flat.size and draw(st.booleans()):
-        return flat[draw(st.integers(0, flat.size - 1))][()]
-    if values.dtype.kind == "b":
-        return draw(st.sampled_from([False, True, 0, 0.5, -1]))
-    if values.dtype.kind in "iu":
-        return draw(st.one_of(st.integers(-(2**70), 2**70), st.floats(allow_nan=True), st.just(np.float32(0.5))))
-    if values.dtype.kind == "c":
-        return draw(st.one_of(st.floats(-2.0, 2.0), st.complex_numbers(max_magnitude=2.0)))
-    return draw(
-        st.one_of(
-            st.floats(allow_nan=True),
-            st.sampled_from([0, 0.1, -0.0, np.float64(0.1), np.float32(0.1), np.float16(-0.5)]),
-        )
-    )
-
-
-# ---------------------------------------------------------------------------
 # Properties against numpy and the exact values
 
 
 @pytest.mark.clause("MEAN.1", "MEAN.2", "MEAN.3", "MEAN.4", "MEAN.6")
-@given(values=numeric_arrays(), data=st.data(), threads=THREADS)
+@given(values=mst.numeric_arrays(), data=st.data(), threads=THREADS)
 def test_slice_mean_matches_numpy_within_the_bounds(
     tmp_path: Path, values: np.ndarray[Any, Any], data: st.DataObject, threads: int
 ) -> None:
@@ -174,11 +120,11 @@ def test_slice_mean_matches_numpy_within_the_bounds(
 
 
 @pytest.mark.clause("FSUM.1", "FSUM.2", "FSUM.3", "FSUM.4", "FSUM.5", "FSUM.6")
-@given(values=numeric_arrays(), data=st.data(), threads=THREADS)
+@given(values=mst.numeric_arrays(), data=st.data(), threads=THREADS)
 def test_filtered_sum_matches_numpy_within_the_bounds(
     tmp_path: Path, values: np.ndarray[Any, Any], data: st.DataObject, threads: int
 ) -> None:
-    threshold = data.draw(thresholds(values))
+    threshold = data.draw(mst.typed_thresholds(values))
     with stored(tmp_path, values) as (handle, oracle):
         # Complex items compared with nan warn (invalid value); both sides alike.
         selected = quietly(lambda: oracle[oracle > threshold])
@@ -210,10 +156,10 @@ def test_filtered_sum_matches_numpy_within_the_bounds(
 
 @pytest.mark.clause("REDUCE.2")
 @settings(max_examples=profiles.scaled(0.5))
-@given(values=numeric_arrays(dtypes=["<f8", ">f4", "<c16", "<i8"]), data=st.data())
+@given(values=mst.numeric_arrays(dtypes=["<f8", ">f4", "<c16", "<i8"]), data=st.data())
 def test_results_do_not_depend_on_threads(tmp_path: Path, values: np.ndarray[Any, Any], data: st.DataObject) -> None:
     index = data.draw(npst.basic_indices(values.shape))
-    threshold = data.draw(thresholds(values))
+    threshold = data.draw(mst.typed_thresholds(values))
     with stored(tmp_path, values) as (handle, _):
         means = {
             quietly(lambda t=t: np.asarray(memmapref.slice_mean(handle, index, chunk_bytes=CHUNK, threads=t)).tobytes())
@@ -235,7 +181,7 @@ def test_results_do_not_depend_on_threads(tmp_path: Path, values: np.ndarray[Any
 
 
 @pytest.mark.clause("MEAN.1", "FSUM.1")
-@pytest.mark.parametrize("dtype", [*NUMERIC, *WIDE])
+@pytest.mark.parametrize("dtype", [*mst.NUMERIC_NAMES, *WIDE])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_result_dtypes_and_values_match_numpy(tmp_path: Path, dtype: str, threads: int) -> None:
     rng = np.random.default_rng(7)

@@ -24,6 +24,7 @@ from numpy.lib.format import open_memmap
 import memmapref
 
 from .protocol import Capabilities, Deviation
+from .versions import NUMPY, NUMPY2
 
 
 class _Reference:
@@ -78,8 +79,8 @@ _NUMPY_GROWS = "numpy.memmap in mode 'r+' extends a file shorter than offset + n
 
 
 # numpy.memmap maps zero-size arrays only from numpy 2.2 on (numpy pull request 27723).
-_NUMPY_2_2 = tuple(int(part) for part in np.__version__.split(".")[:2]) >= (2, 2)
-_NUMPY_2 = _NUMPY_2_2 or np.__version__.startswith("2.")
+_NUMPY_2_2 = NUMPY >= (2, 2)
+_NUMPY_2 = NUMPY2
 _LIST_SHAPES = "numpy 1.x refuses a shape given as a list (TypeError in its size arithmetic)"
 _ISSUE_28334 = (
     "open_memmap with numpy integer shape entries (np.int64(3)) writes a header np.load cannot parse "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import mmap
 from typing import Any
 
@@ -140,3 +141,57 @@ def summable_floats(dtype: Any, n: int) -> st.SearchStrategy[float]:
     top = real.type(min(float(np.finfo(real).max), float(np.finfo(acc).max) / (n + 1)))
     cap = float(np.nextafter(top, real.type(0)))
     return npst.from_dtype(real, min_value=-cap, max_value=cap, allow_subnormal=True)
+
+
+# The reductions' own properties (tests/unit/test_reductions.py): dtypes by name, so that a test can
+# also parametrize over them, and arrays large enough to cross the reference's 4 KiB test chunks.
+NUMERIC_NAMES = [
+    "?",
+    "i1",
+    "u1",
+    *[f"{order}{kind}{size}" for order in "<>" for kind in "iu" for size in (2, 4, 8)],
+    *[f"{order}f{size}" for order in "<>" for size in (2, 4, 8)],
+    *[f"{order}c{size}" for order in "<>" for size in (8, 16)],
+]
+# The float items that propagate (NaN, the infinities) or have a sign to keep (-0.0).
+SPECIALS = [math.nan, math.inf, -math.inf, -0.0]
+
+
+@st.composite
+def numeric_arrays(draw: st.DrawFn, dtypes: list[str] = NUMERIC_NAMES, specials: bool = True) -> np.ndarray[Any, Any]:
+    """Arrays up to ~3000 items whose sums cannot overflow numpy's accumulator (floats: :func:`summable_floats`)."""
+    dtype = np.dtype(draw(st.sampled_from(dtypes)))
+    shape = draw(
+        st.one_of(
+            npst.array_shapes(min_dims=1, max_dims=1, min_side=0, max_side=3000),
+            npst.array_shapes(min_dims=2, max_dims=2, min_side=0, max_side=50),
+            npst.array_shapes(min_dims=3, max_dims=3, min_side=0, max_side=14),
+        )
+    )
+    native = dtype.newbyteorder("=")
+    if dtype.kind not in "fc":
+        return draw(npst.arrays(dtype, shape, elements=npst.from_dtype(native)))
+    finite = summable_floats(dtype, math.prod(shape))
+    component = st.one_of(finite, st.sampled_from(SPECIALS)) if specials and draw(st.booleans()) else finite
+    elements: st.SearchStrategy[Any] = st.builds(complex, component, component) if dtype.kind == "c" else component
+    return draw(npst.arrays(dtype, shape, elements=elements))
+
+
+@st.composite
+def typed_thresholds(draw: st.DrawFn, values: np.ndarray[Any, Any]) -> Any:
+    """Items of the array (for ties), and numbers of several Python and numpy types (for promotion)."""
+    flat = values.ravel()
+    if flat.size and draw(st.booleans()):
+        return flat[draw(st.integers(0, flat.size - 1))][()]
+    if values.dtype.kind == "b":
+        return draw(st.sampled_from([False, True, 0, 0.5, -1]))
+    if values.dtype.kind in "iu":
+        return draw(st.one_of(st.integers(-(2**70), 2**70), st.floats(allow_nan=True), st.just(np.float32(0.5))))
+    if values.dtype.kind == "c":
+        return draw(st.one_of(st.floats(-2.0, 2.0), st.complex_numbers(max_magnitude=2.0)))
+    return draw(
+        st.one_of(
+            st.floats(allow_nan=True),
+            st.sampled_from([0, 0.1, -0.0, np.float64(0.1), np.float32(0.1), np.float16(-0.5)]),
+        )
+    )

@@ -60,3 +60,18 @@ def run_python(
         check=False,
     )
     return Outcome(done.returncode, done.stdout, done.stderr)
+
+
+# Source for a child scenario: ``report(call)`` prints, as one JSON line, the call's value or the
+# exception it raised (class, classes it derives from, errno, message), so the parent can judge a
+# child that survived. The child imports json itself.
+CHILD_REPORT = """
+def report(call):
+    try:
+        value = call()
+    except Exception as exc:
+        print(json.dumps({"error": type(exc).__name__, "mro": [c.__name__ for c in type(exc).__mro__],
+                          "errno": getattr(exc, "errno", None), "message": str(exc)[:500]}), flush=True)
+    else:
+        print(json.dumps({"value": value}), flush=True)
+"""

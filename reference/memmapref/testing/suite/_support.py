@@ -19,7 +19,7 @@ from ..protocol import CLAUSE_ATTRIBUTE, SNIPPET_ATTRIBUTE, Adapter
 
 if sys.version_info < (3, 11):  # pragma: no cover -- the built-in exists from 3.11
     from exceptiongroup import ExceptionGroup
-from ..subproc import Outcome, run_python
+from ..subproc import CHILD_REPORT, Outcome, run_python
 
 _counter = itertools.count()
 
@@ -133,16 +133,8 @@ import json, mmap, os, sys
 import numpy as np
 from memmapref.testing.protocol import Adapter, load
 impl = Adapter(load({impl.spec!r}), spec={impl.spec!r})
-
-def report(call):
-    try:
-        value = call()
-    except Exception as exc:
-        print(json.dumps({{"error": type(exc).__name__, "mro": [c.__name__ for c in type(exc).__mro__],
-                          "errno": getattr(exc, "errno", None), "message": str(exc)[:500]}}), flush=True)
-    else:
-        print(json.dumps({{"value": value}}), flush=True)
 """
+        + CHILD_REPORT
         + body
     )
     impl.note(code.strip())

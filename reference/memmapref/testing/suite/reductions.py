@@ -20,8 +20,6 @@ from ..oracle import read_array
 from ..protocol import Adapter
 from ._support import fresh_file, needs_empty_arrays
 
-SPECIALS = [math.nan, math.inf, -math.inf, -0.0]
-
 
 @st.composite
 def reducible(draw: st.DrawFn) -> np.ndarray[Any, Any]:
@@ -35,13 +33,8 @@ def reducible(draw: st.DrawFn) -> np.ndarray[Any, Any]:
     n = math.prod(shape)
     if dtype.kind != "f":
         return draw(mst.arrays(dtype, shape))
-    acc = bounds.numpy_accumulator(dtype)
-    # Rounded toward zero into the dtype, which Hypothesis requires of float bounds.
-    # (Both arguments in the dtype: numpy 1.26 would compute nextafter in float64.)
-    top = dtype.type(min(float(np.finfo(dtype).max), float(np.finfo(acc).max) / (n + 1)))
-    cap = float(np.nextafter(top, dtype.type(0)))
-    finite = npst.from_dtype(dtype.newbyteorder("="), min_value=-cap, max_value=cap, allow_subnormal=True)
-    elements = st.one_of(finite, st.sampled_from(SPECIALS)) if draw(st.booleans()) else finite
+    finite = mst.summable_floats(dtype, n)
+    elements = st.one_of(finite, st.sampled_from(mst.SPECIALS)) if draw(st.booleans()) else finite
     # No fill value: Hypothesis would otherwise make most items one repeated value,
     # and the sums would rarely be anything but zero or infinite.
     return draw(npst.arrays(dtype, shape, elements=elements, fill=st.nothing()))
