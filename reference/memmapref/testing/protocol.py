@@ -30,6 +30,7 @@ import fnmatch
 import importlib
 import math
 import os
+import pathlib
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -219,6 +220,8 @@ class Adapter:
         }
         self._handles = 0
         self._names: dict[int, str] = {}
+        # Import lines the snippet already has (a path type of the implementer's own).
+        self._imports: set[str] = set()
         self.test_id = ""
         # clause -> (failure, snippet) of the first example that confirmed its declared deviation.
         self.observed: dict[str, tuple[str, str]] = {}
@@ -287,7 +290,8 @@ class Adapter:
             if self.spec
             else f"impl = ...  # the implementation {self.name!r}"
         )
-        self.transcript = ["import numpy as np", source]
+        self.transcript = ["import numpy as np", "import os, pathlib", source]
+        self._imports = set()
 
     def note(self, line: str) -> None:
         self.transcript.append(line)
@@ -300,6 +304,23 @@ class Adapter:
         root = getattr(self, "_root", None)
         return os.path.relpath(text, root) if root and text.startswith(root) else text
 
+    def path_source(self, path: Any) -> str:
+        """Source that rebuilds ``path`` in the snippet, relative and of the type the suite passed."""
+        if isinstance(path, str):
+            return repr(self._path(path))
+        if isinstance(path, bytes):
+            return repr(os.fsencode(self._path(os.fsdecode(path))))
+        if isinstance(path, pathlib.PurePath):
+            return f"pathlib.Path({self._path(path)!r})"
+        if isinstance(path, os.PathLike):
+            kind = type(path)
+            line = f"from {kind.__module__} import {kind.__qualname__}"
+            if line not in self._imports:
+                self._imports.add(line)
+                self.note(line)
+            return f"{kind.__qualname__}({self.path_source(os.fspath(path))})"
+        return literal(path)
+
     def relative(self, path: Any) -> str:
         """``path`` as the snippet shows it: relative to the example's directory."""
         return self._path(path)
@@ -311,6 +332,14 @@ class Adapter:
     def _handle_name(self) -> str:
         self._handles += 1
         return f"h{self._handles}"
+
+    def next_handle_name(self) -> str:
+        """A new variable name for a handle that a test's own call (noted by the test) returns."""
+        return self._handle_name()
+
+    def bind(self, handle: Any, var: str) -> None:
+        """Show ``handle`` as ``var`` in the snippet's later lines."""
+        self._names[id(handle)] = var
 
     # -- the protocol -----------------------------------------------------------
 
@@ -336,7 +365,7 @@ class Adapter:
         self.require(orders=order)
         var = self._handle_name()
         self.note(
-            f"{var} = impl.create({self._path(path)!r}, {literal(dtype)}, {literal(shape)}, "
+            f"{var} = impl.create({self.path_source(path)}, {literal(dtype)}, {literal(shape)}, "
             f"offset={offset!r}, order={order!r})"
         )
         handle = self._call(self.target.create, path, dtype, shape, offset=offset, order=order)
@@ -353,7 +382,7 @@ class Adapter:
             self.require(shape_none=True)
         var = self._handle_name()
         self.note(
-            f"{var} = impl.open({self._path(path)!r}, {literal(dtype)}, {literal(shape)}, "
+            f"{var} = impl.open({self.path_source(path)}, {literal(dtype)}, {literal(shape)}, "
             f"mode={mode!r}, offset={offset!r}, order={order!r})"
         )
         handle = self._call(self.target.open, path, dtype, shape, mode=mode, offset=offset, order=order)
