@@ -103,8 +103,8 @@ class _PyarrowMemoryMap:
         "writing bytes to file'), not ValueError, after truncating the existing file to 0 bytes",
         "ARGS.3": "a byte count past int64 reaches create_memory_map, which raises OverflowError ('Python int too "
         "large to convert to C long'), not ValueError",
-        "ARGS.4": "dtype=object is accepted: np.ndarray over the map's buffer reads the file's bytes as PyObject "
-        "pointers",
+        "ARGS.4": "dtype=object, an object field and 'S0' are accepted: np.ndarray over the map's buffer reads the "
+        "file's bytes as PyObject pointers",
         "ARGS.6": Deviation(
             f"order goes unchanged to np.ndarray over the map's buffer: {_ORDERS_OF_NDARRAY}",
             cases=_cases(REFUSED, *_ORDER_CASES),
