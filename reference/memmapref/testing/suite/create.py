@@ -143,6 +143,8 @@ class CreateTests:
         path = fresh_file(impl, tmp_path)
         with impl.clause("CREATE.6"):
             handle = impl.create(path, dtype, shape, offset=offset, order=order)
+            # The view is held until close(), as a caller's would be: the snippet holds it too.
+            impl.note(f"array = np.asarray({impl.name_of(handle)}.array)")
             array = np.asarray(handle.array)
             assert array.dtype == dtype, f"dtype {array.dtype}, asked for {dtype}"
             assert array.shape == shape, f"shape {array.shape}, asked for {shape}"
