@@ -266,8 +266,6 @@ class Adapter:
         }
         self._handles = 0
         self._names: dict[int, str] = {}
-        # Import lines the snippet already has (a path type of the implementer's own).
-        self._imports: set[str] = set()
         self.test_id = ""
         # clause -> (failure, snippet) of the first example that confirmed its declared deviation.
         self.observed: dict[str, tuple[str, str]] = {}
@@ -336,8 +334,7 @@ class Adapter:
             if self.spec
             else f"impl = ...  # the implementation {self.name!r}"
         )
-        self.transcript = ["import numpy as np", "import os, pathlib", source]
-        self._imports = set()
+        self.transcript = ["import numpy as np", source, "import os, pathlib"]
 
     def note(self, line: str) -> None:
         self.transcript.append(line)
@@ -360,10 +357,8 @@ class Adapter:
             return f"pathlib.Path({self._path(path)!r})"
         if isinstance(path, os.PathLike):
             kind = type(path)
-            line = f"from {kind.__module__} import {kind.__qualname__}"
-            if line not in self._imports:
-                self._imports.add(line)
-                self.note(line)
+            # The implementer's own path type: the snippet imports it where it is used.
+            self.note(f"from {kind.__module__} import {kind.__qualname__}")
             return f"{kind.__qualname__}({self.path_source(os.fspath(path))})"
         return literal(path)
 
