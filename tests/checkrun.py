@@ -24,3 +24,14 @@ def failing_check(
         f"the check must fail on {module} (exit {done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
     )
     return json.loads((out / "report.json").read_text())  # type: ignore[no-any-return]
+
+
+def check_verdicts(out: Path, spec: str, *args: str, timeout: int = 900) -> dict[str, str]:
+    """Each clause's verdict from ``memmapref check --impl spec`` run from ``out``, whatever its exit status."""
+    command = [sys.executable, "-m", "memmapref", "check", "--report", str(out), "--impl", spec, *args]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=out, timeout=timeout, check=False)
+    assert done.returncode in (0, 1), f"the check did not run (exit {done.returncode}):\n{done.stderr[-3000:]}"
+    report = json.loads((out / "report.json").read_text())
+    (rows,) = report["implementations"].values()
+    return {clause: str(row["verdict"]) for clause, row in rows.items()}

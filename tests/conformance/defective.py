@@ -128,3 +128,42 @@ class _Crashes(_Wrapped):
 
 
 crashes = _Crashes("crashes")
+
+
+_NUMERIC = frozenset({"b", "i", "u", "f", "c"})
+
+
+class _NumericOnlyAcceptsAll(_Wrapped):
+    """Declares only numeric dtypes, yet maps a datetime or a structured dtype instead of refusing it."""
+
+    capabilities = Capabilities(dtypes=_NUMERIC)
+
+
+numeric_only_accepts_all = _NumericOnlyAcceptsAll("numeric-only-accepts-all")
+
+
+class _NumericOnly(_Wrapped):
+    """Declares only numeric dtypes and refuses the others with TypeError: ARGS.4 as the capability states it.
+
+    Any other test that drew a non-numeric dtype would fail its own clause on the TypeError.
+    """
+
+    capabilities = Capabilities(dtypes=lambda dt: dt.kind in _NUMERIC and dt.isnative)
+
+    def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
+        self._check(dtype)
+        return super().create(path, dtype, shape, offset=offset, order=order)
+
+    def open(
+        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
+    ) -> Any:
+        self._check(dtype)
+        return super().open(path, dtype, shape, mode=mode, offset=offset, order=order)
+
+    def _check(self, dtype: Any) -> None:
+        dt = np.dtype(dtype)
+        if not self.capabilities.supports(dt):
+            raise TypeError(f"got dtype {dt}; expected a native-endian number or bool; fix: convert the data")
+
+
+numeric_only = _NumericOnly("numeric-only")

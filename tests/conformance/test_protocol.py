@@ -38,6 +38,15 @@ def test_literals_rebuild_their_values() -> None:
             assert rebuilt == value or repr(rebuilt) == repr(value)
     assert literal(np.float64) == "np.float64" and literal(object) == "object"
     assert literal(np.dtype([("a", "<i4")])) == "[('a', '<i4')]"
+    # Padding and alignment survive: the list form would lose them.
+    for dtype in [
+        np.dtype([("a", "u1"), ("b", "<f8")], align=True),
+        np.dtype({"names": ["x"], "formats": ["<i2"], "itemsize": 8}),
+    ]:
+        rebuilt = np.dtype(eval(literal(dtype), {"np": np}))
+        assert (
+            rebuilt == dtype and rebuilt.itemsize == dtype.itemsize and rebuilt.isalignedstruct == dtype.isalignedstruct
+        )
 
 
 def test_snippet_without_a_spec_and_handles_it_did_not_make(tmp_path: Path) -> None:
@@ -87,3 +96,44 @@ def test_state_machine_keeps_to_the_capabilities(tmp_path: Path) -> None:
 def test_views_after_close_needs_an_import_spec(tmp_path: Path) -> None:
     with pytest.raises(pytest.skip.Exception, match="import spec"):
         HandleTests().test_views_stay_valid_after_close(Adapter(reference), tmp_path)
+
+
+def test_capabilities_state_the_dtypes_as_kinds_or_a_predicate() -> None:
+    kinds = Capabilities.of({"dtypes": ["i", "f"]})
+    assert kinds.dtypes == frozenset({"i", "f"})
+    assert kinds.supports(">f8") and kinds.supports(np.int8)
+    assert not kinds.supports("M8[ns]") and not kinds.supports("?")
+    # A composite dtype is supported when every field (or the subarray's base) is.
+    assert kinds.supports([("a", "<i4"), ("b", ">f8")]) and kinds.supports(("<i2", (2, 3)))
+    assert not kinds.supports([("a", "<i4"), ("t", "<M8[s]")])
+    native = Capabilities(dtypes=lambda dt: dt.isnative)
+    assert native.supports("=f8") and not native.supports(">f8" if np.little_endian else "<f8")
+    assert Capabilities().supports(np.dtype([("o", "O")]))
+
+
+def test_an_unsupported_dtype_is_never_created(tmp_path: Path) -> None:
+    """Outside Hypothesis the test is skipped; inside, the example is rejected and the reason kept."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+    from hypothesis.errors import Unsatisfiable
+
+    class NumbersOnly:
+        name = "numbers-only"
+        capabilities = Capabilities(dtypes=frozenset("biufc"))
+        create = staticmethod(reference.create)
+        open = staticmethod(reference.open)
+
+    adapter = Adapter(NumbersOnly())
+    with pytest.raises(pytest.skip.Exception, match="does not support dtype datetime64"):
+        adapter.create(tmp_path / "a.bin", "M8[s]", (2,))
+    with pytest.raises(pytest.skip.Exception, match="does not support dtype"):
+        adapter.open(tmp_path / "a.bin", "U3", (2,))
+
+    @given(st.just("S4"))
+    def draws(dtype: str) -> None:
+        adapter.create(tmp_path / "b.bin", dtype, (2,))
+
+    with pytest.raises(Unsatisfiable):
+        draws()
+    assert adapter.inapplicable[0] == "not applicable: numbers-only does not support dtype |S4"
+    assert not (tmp_path / "a.bin").exists() and not (tmp_path / "b.bin").exists()

@@ -20,6 +20,8 @@ NAMES = [
     "greater_or_equal",
     "numpy_garbage_offset",
     "interrupts",
+    "numeric_only_accepts_all",
+    "numeric_only",
 ]
 
 
@@ -64,6 +66,19 @@ def test_a_declared_deviation_hides_no_other_failure(report: dict[str, Any]) -> 
     rows = report["implementations"]["numpy-garbage-offset"]
     assert rows["CREATE.2"]["verdict"] == "failed"
     assert rows["CREATE.1"]["verdict"] == "deviation"
+
+
+def test_a_dtype_declared_unsupported_but_accepted_fails_args_4(report: dict[str, Any]) -> None:
+    row = report["implementations"]["numeric-only-accepts-all"]["ARGS.4"]
+    assert row["verdict"] == "failed"
+    assert "expected TypeError" in row["message"]
+
+
+def test_strategies_draw_only_the_dtypes_an_implementation_supports(report: dict[str, Any]) -> None:
+    """Refusing every other dtype with TypeError fails no clause: no test drew one, and ARGS.4 judged the refusal."""
+    rows = report["implementations"]["numeric-only"]
+    assert rows["ARGS.4"]["verdict"] == "passed"
+    assert [c for c, row in rows.items() if row["verdict"] == "failed"] == []
 
 
 def test_an_interrupt_inside_a_call_fails_its_clause(report: dict[str, Any]) -> None:

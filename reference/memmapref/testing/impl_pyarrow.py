@@ -20,7 +20,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .protocol import Capabilities
+from .implementations import _ORDER_CASES, _ORDER_FAILURE, _ORDERS_OF_NDARRAY, REFUSED, _cases
+from .protocol import Capabilities, Deviation
 
 
 def _pyarrow() -> Any:
@@ -97,16 +98,29 @@ class _PyarrowMemoryMap:
     name = "pyarrow memory_map"
     # pyarrow's modes are "r", "r+" and "w" (write-only, no reading back); there is no copy-on-write.
     capabilities = Capabilities(modes=frozenset({"r", "r+"}))
-    deviations: ClassVar[dict[str, str]] = {
+    deviations: ClassVar[dict[str, str | Deviation]] = {
         "ARGS.2": "a negative shape gives create_memory_map a negative size, which raises OSError (EINVAL, 'Error "
         "writing bytes to file'), not ValueError, after truncating the existing file to 0 bytes",
         "ARGS.3": "a byte count past int64 reaches create_memory_map, which raises OverflowError ('Python int too "
         "large to convert to C long'), not ValueError",
-        "ARGS.4": "dtype=object is accepted: np.ndarray over the map's buffer reads the file's bytes as PyObject "
-        "pointers",
+        "ARGS.4": "dtype=object, an object field and 'S0' are accepted: np.ndarray over the map's buffer reads the "
+        "file's bytes as PyObject pointers",
+        "ARGS.6": Deviation(
+            f"order goes unchanged to np.ndarray over the map's buffer: {_ORDERS_OF_NDARRAY}",
+            cases=_cases(REFUSED, *_ORDER_CASES),
+            match=_ORDER_FAILURE,
+        ),
+        "ARGS.7": Deviation(
+            "the mode goes to pyarrow.memory_map, which has modes of its own: 'rb' opens (as 'r'), and so does an "
+            "array-valued np.array('r'); numpy's long names 'readonly' and 'readwrite' raise ValueError ('Invalid "
+            "file mode')",
+            cases=_cases("test_bad_open_argument_is_refused", "mode-rb-*", "mode-array-*")
+            + _cases("test_accepted_open_spelling", "mode-readonly", "mode-readwrite"),
+            match=r"got a handle; expected ValueError|ValueError: Invalid file mode: read(only|write)",
+        ),
         "ARGS.9": _CREATE_FIRST,
-        "ERR.1": "a negative shape is an OSError and an overflowing one an OverflowError (not ValueError), and "
-        "dtype=object is no error at all",
+        "ERR.1": "a negative shape is an OSError and an overflowing one an OverflowError (not ValueError), an int "
+        "or array order a TypeError from np.ndarray (not ValueError), and dtype=object is no error at all",
         "ERR.3": _CREATE_FIRST,
         "OPEN.6": "memory_map(missing, 'r+') opens with O_CREAT: it creates an empty file and returns a map "
         "instead of raising FileNotFoundError; a directory raises plain OSError ('Expected file path, but ... is "

@@ -26,6 +26,28 @@ import memmapref
 from .protocol import Capabilities, Deviation
 from .versions import NUMPY, NUMPY2
 
+REFUSED = "test_bad_open_argument_is_refused test_bad_create_argument_is_refused"
+ACCEPTED = "test_accepted_open_spelling test_accepted_create_spelling"
+
+
+def _cases(tests: str, *params: str) -> tuple[str, ...]:
+    """``fnmatch`` patterns of the ids ``test[IMPLEMENTATION-PARAM]`` of each of ``tests`` for each of ``params``."""
+    return tuple(f"{test}[[]*-{param}]" for test in tests.split() for param in params)
+
+
+_ORDERS_OF_NDARRAY = (
+    "order goes to np.ndarray, which also accepts lowercase 'c' and 'f', 'A' and 'K' (mapped as 'C'), None (as "
+    "'C') and b'C', and raises TypeError ('order must be str, not int'), not ValueError, for a non-string; only '' "
+    "and 'CF' are refused with ValueError"
+)
+_ORDER_CASES = ("order-[cfAK]*", "order-None*", "order-bytes*", "order-int*", "order-array*")
+_ORDER_FAILURE = r"got (a handle|TypeError: order must be str, not (int|numpy\.ndarray)); expected ValueError"
+_RESOLVE = (
+    "an os.PathLike that is not a pathlib.Path maps the file, then fails with AttributeError (\"'FsPath' object "
+    "has no attribute 'resolve'\"): numpy.memmap calls filename.resolve() on every os.PathLike (pointed out in the "
+    "review of numpy pull request 14093, never fixed)"
+)
+
 
 class _Reference:
     name = "memmapref"
@@ -83,8 +105,19 @@ _NUMPY_2_2 = NUMPY >= (2, 2)
 _NUMPY_2 = NUMPY2
 _LIST_SHAPES = "numpy 1.x refuses a shape given as a list (TypeError in its size arithmetic)"
 _ISSUE_28334 = (
-    "open_memmap with numpy integer shape entries (np.int64(3)) writes a header np.load cannot parse "
-    "(numpy issue 28334)"
+    "open_memmap writes the shape into the header with repr(), so np.load cannot parse the header of a file "
+    "created with numpy integer entries (np.int64(3): numpy issue 28334), 0-d array entries (array(2): numpy "
+    "issue 9659) or a list shape ('shape': [2, 3]: 'shape is not valid')"
+)
+_ISSUE_9659 = (
+    "open_memmap writes the shape into the header with repr(), so np.load cannot parse the header of a file "
+    "created with 0-d array entries (array(2): numpy issue 9659) or a list shape ('shape': [2, 3]: 'shape is not "
+    "valid')"
+)
+_ISSUE_13719 = (
+    "open_memmap(mode='w+') given a bare int, numpy integer or 0-d array as the shape opens the path with 'w+b', "
+    "truncating an existing file to 0 bytes, and then fails with TypeError (\"object of type 'int' has no "
+    'len()"): numpy issue 13719'
 )
 
 
@@ -102,12 +135,27 @@ class _NumpyMemmap:
         "OPEN.2": _NUMPY_GROWS,
         "OPEN.3": "shape=None on a file with no bytes after the offset raises ValueError('cannot mmap an empty "
         "file') instead of giving an empty array (numpy issues 12653, 27723)",
-        "ARGS.4": "dtype=object is accepted: the file's bytes are read as PyObject pointers, so reading an "
-        "element of arbitrary data crashes the process",
+        "ARGS.4": "dtype=object, a structured dtype with an object field and the zero-size 'S0' are accepted (the "
+        "file's bytes are read as PyObject pointers, so reading an element of arbitrary data crashes the process); "
+        "an object field in modes 'r' and 'c' is refused by mmap with ValueError ('mmap length is greater than file "
+        "size'), not TypeError",
         "ARGS.5": "a negative offset raises OverflowError ('memory mapped offset must be positive'), which "
         "`except ValueError` does not catch",
-        "ARGS.7": "np.memmap has one entry point: mode='w+' where an existing file was meant to be opened "
-        "recreates it, zero-filled",
+        "ARGS.6": Deviation(
+            f"np.memmap's {_ORDERS_OF_NDARRAY}", cases=_cases(REFUSED, *_ORDER_CASES), match=_ORDER_FAILURE
+        ),
+        "ARGS.7": Deviation(
+            "np.memmap has one entry point: mode 'w+', or its long name 'write', where an existing file was meant "
+            "to be opened recreates it, zero-filled; an array-valued mode raises TypeError ('unhashable type'), "
+            "not ValueError",
+            cases=_cases("test_bad_open_argument_is_refused", "mode-w+-*", "mode-write-*", "mode-array-*"),
+            match=r"got (a handle|TypeError: unhashable type)",
+        ),
+        "ARGS.8": Deviation(
+            f"an open file object is accepted as the path (numpy.memmap maps the file behind it); {_RESOLVE}",
+            cases=_cases(REFUSED, "path-file-object*") + _cases(ACCEPTED, "path-pathlike*"),
+            match=r"got a handle; expected TypeError|AttributeError: 'FsPath' object has no attribute 'resolve'",
+        ),
         "FAULT.2": _NUMPY_GROWS,
         "ARGS.1": _FLOAT_SHAPES,
         "ARGS.2": "in modes 'r' and 'c' a negative shape entry reaches mmap, which raises OverflowError, not "
@@ -115,19 +163,25 @@ class _NumpyMemmap:
         "FAULT.6": "shape=None with the offset past the end by whole items raises OverflowError ('memory mapped "
         "length must be positive'), not ValueError",
         "FAULT.9": _NO_REDUCTIONS,
-        "ARGS.9": "the file is extended before the shape is validated: a float shape in 'r+' raises TypeError "
-        "after the file has grown",
+        "ARGS.9": Deviation(
+            "a failed call changes the file: create (mode 'w+') truncates the old file before any argument is "
+            "checked; open in 'r+' grows the file before a float shape or offset is refused; mode 'w+' or 'write' "
+            "given to open recreates the file zero-filled",
+            match="the file changed",
+        ),
         "ERR.1": Deviation(
             "a negative offset or shape entry raises OverflowError ('memory mapped offset/length must be "
             "positive'), which `except ValueError` does not catch; in modes 'r' and 'c' a float shape raises "
-            "ValueError from mmap ('mmap length is greater than file size'), not TypeError",
+            "ValueError from mmap ('mmap length is greater than file size'), not TypeError; an int or array "
+            "order and an array mode raise TypeError, not ValueError",
             match=r"got (OverflowError: memory mapped (offset|length) must be positive"
-            r"|ValueError: mmap length is greater than file size)",
+            r"|ValueError: mmap length is greater than file size"
+            r"|TypeError: (order must be str|unhashable type))",
         ),
         "ERR.3": Deviation(
             "a failed call changes the file: create (mode 'w+') truncates the old file before any argument is "
-            "checked; open in 'r+' grows the file before a float shape or offset is refused; mode='w+' given to "
-            "open recreates the file zero-filled",
+            "checked; open in 'r+' grows the file before a float shape or offset is refused; mode 'w+' or 'write' "
+            "given to open recreates the file zero-filled",
             match="the file changed",
         ),
         "HANDLE.3": _FLUSH_MSYNC_ONLY.format(how='write(fd, "\\0", 1) at its last byte'),
@@ -167,18 +221,64 @@ def _as_shape(shape: Any) -> tuple[int, ...]:
     return tuple(operator.index(n) for n in entries)
 
 
+def _check_order(order: Any) -> None:
+    """open_memmap takes a bool and np.load no order, so the translation from an order string is this glue's."""
+    if not (isinstance(order, str) and order in ("C", "F")):
+        raise ValueError(f"got order {order!r:.40}; expected 'C' or 'F'; fix: pass order='C' or 'F'")
+
+
 class _NpyMemmap:
     """The ``.npy`` format: its header, not the caller, is the authority on dtype, shape and order."""
 
     name = "numpy .npy memmap"
     capabilities = Capabilities(file_format="npy", offsets=False)
     deviations: ClassVar[dict[str, str | Deviation]] = {
-        "ARGS.4": "the dtype is checked against the header, so a dtype numpy cannot map (object) is reported "
-        "as a header mismatch (ValueError), not a TypeError",
-        "ARGS.7": "np.load(path, mmap_mode='w+') passes the mode on to open_memmap, which truncates the file "
-        "and then fails with TypeError (no shape to create)",
-        "ARGS.9": "np.load(path, mmap_mode='w+') truncates the file to 0 bytes before it fails",
-        "ERR.3": "np.load(path, mmap_mode='w+') truncates the file to 0 bytes before it fails",
+        "ARGS.4": Deviation(
+            "the dtype is checked against the header, so a dtype numpy cannot map (object, an object field, 'S0') "
+            "is reported on open as a header mismatch (ValueError), not a TypeError; open_memmap refuses an object "
+            "dtype with ValueError (\"Array can't be memory-mapped\"), accepts 'S0', and writes a subarray dtype "
+            "('<i2', (2, 3)) into the header as '|V12', so the file reopens as void items",
+            match=r"got (ValueError: .*(header says dtype|Python objects in dtype)|a handle; expected TypeError)"
+            r"|ValueError: .*header says dtype \|V12",
+        ),
+        "ARGS.1": Deviation(
+            _ISSUE_13719,
+            match=r"TypeError: (object of type '(int|numpy\.\w+)' has no len\(\)|len\(\) of unsized object)",
+        ),
+        "ARGS.7": Deviation(
+            "np.load(mmap_mode=...) takes numpy.memmap's modes with its own twists: 'w+' goes on to open_memmap, "
+            "which truncates the file and then fails with TypeError (no shape to create); None or '' loads the "
+            "array into memory instead of refusing; b'r' raises TypeError ('a bytes-like object is required') and "
+            "an array-valued mode TypeError ('unhashable type'); the long names 'readwrite' and 'copyonwrite' are "
+            "refused (ValueError: invalid mode: 'readwriteb', from opening the file with mode + 'b')",
+            cases=_cases(
+                "test_bad_open_argument_is_refused",
+                "mode-w+-*",
+                "mode-None-*",
+                "mode-empty-*",
+                "mode-bytes-*",
+                "mode-array-*",
+            )
+            + _cases("test_accepted_open_spelling", "mode-readwrite", "mode-copyonwrite"),
+            match=r"got (TypeError: (object of type 'NoneType' has no len|a bytes-like object is required|unhashable"
+            r" type)|a handle)|ValueError: invalid mode: '(readwrite|copyonwrite)b'",
+        ),
+        "ARGS.8": Deviation(
+            f"np.load(mmap_mode=...) and open_memmap map through numpy.memmap: {_RESOLVE}",
+            cases=_cases(ACCEPTED, "path-pathlike*"),
+            match=r"AttributeError: 'FsPath' object has no attribute 'resolve'",
+        ),
+        "ARGS.9": Deviation(
+            "a failed call changes the file: np.load(path, mmap_mode='w+') truncates it to 0 bytes before it fails, "
+            "and open_memmap(mode='w+') truncates the old file before numpy refuses a bad shape",
+            match="the file changed",
+        ),
+        "ERR.3": Deviation(
+            "a failed call changes the file: np.load(path, mmap_mode='w+') truncates it to 0 bytes before it fails, "
+            "and open_memmap(mode='w+') truncates the old file before numpy refuses a bad shape (a bare int among "
+            "them: numpy issue 13719)",
+            match="the file changed",
+        ),
         "OPEN.1": "np.load(mmap_mode='r+') maps through numpy.memmap, which extends a truncated .npy with zeros",
         "OPEN.2": "np.load(mmap_mode='r+') maps through numpy.memmap, which extends a truncated .npy with zeros",
         "FAULT.2": "np.load(mmap_mode='r+') grows a short .npy with zeros, and raises EOFError on an empty one",
@@ -186,14 +286,16 @@ class _NpyMemmap:
         "FAULT.8": "a negative shape in the header raises OverflowError in modes 'r' and 'c', not ValueError",
         "FAULT.9": _NO_REDUCTIONS,
         "CREATE.4": "open_memmap(mode='w+') extends the file sparsely: SIGBUS on a full disk",
-        "CREATE.5": "open_memmap(mode='w+') opens with 'w+b', which truncates the old file before anything can fail",
+        "CREATE.5": "open_memmap(mode='w+') opens with 'w+b', which truncates the old file before anything can fail "
+        "(a bare-int shape, refused after the truncation: numpy issue 13719)",
         "CREATE.7": "the old file is truncated in place: another process mapping it gets SIGBUS",
         "ERR.1": Deviation(
             "np.load(mmap_mode='w+') fails with TypeError ('object of type 'NoneType' has no len()': no shape "
-            "to create), not ValueError; dtype=object is refused with ValueError (a header mismatch on open, "
-            '"Array can\'t be memory-mapped" on create), not TypeError',
-            match=r"got (TypeError: object of type 'NoneType' has no len"
-            r"|ValueError: .*(header says dtype|Python objects in dtype))",
+            "to create), not ValueError; so do a bytes mode (b'r') and an array-valued one; dtype=object is "
+            'refused with ValueError (a header mismatch on open, "Array can\'t be memory-mapped" on create), '
+            "not TypeError",
+            match=r"got (TypeError: (object of type 'NoneType' has no len|a bytes-like object is required"
+            r"|unhashable type)|ValueError: .*(header says dtype|Python objects in dtype))",
         ),
         "HANDLE.3": _FLUSH_MSYNC_ONLY.format(how='write(fd, "\\0", 1) at its last byte'),
         "HANDLE.4": _CLOSE_NO_SYNC,
@@ -202,26 +304,26 @@ class _NpyMemmap:
         "FAULT.12": f"{_NO_DIRECTORY_SYNC}; and {_CLOSE_NO_SYNC}",
     }
     # numpy 2 writes shape entries with their repr, np.int64(3), which its own header parser refuses.
-    deviations.update({"HANDLE.2": _ISSUE_28334} if _NUMPY_2 else {})
+    deviations["HANDLE.2"] = Deviation(
+        _ISSUE_28334 if _NUMPY_2 else _ISSUE_9659,
+        match=r"ValueError: (malformed node or string|shape is not valid)",
+    )
 
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> _ArrayHandle:
-        if order not in ("C", "F"):
-            # open_memmap takes a bool, so the translation from an order string is this glue's to check.
-            raise ValueError(f"got order {order!r}; expected 'C' or 'F'; fix: pass order='C' or 'F'")
-        # The .npy writer needs a tuple; passing the caller's entries unchanged keeps numpy's own behaviour.
-        dims = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+        _check_order(order)
         with warnings.catch_warnings():
             # A header numpy must write as version 3.0 (non-ASCII field names) comes with a note that
             # numpy < 1.17 cannot read it: information for the user, not a failure of the call.
             warnings.filterwarnings("ignore", "Stored array in format 3.0", UserWarning)
-            array = open_memmap(path, mode="w+", dtype=dtype, shape=dims, fortran_order=order == "F")
+            # The shape goes through as the caller spelled it (a bare int included): numpy's own handling
+            # of it is what is under test (numpy issues 13719, 9659, 28334).
+            array = open_memmap(path, mode="w+", dtype=dtype, shape=shape, fortran_order=order == "F")
         return _ArrayHandle(array)
 
     def open(
         self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
     ) -> _ArrayHandle:
-        if order not in ("C", "F"):
-            raise ValueError(f"got order {order!r}; expected 'C' or 'F'; fix: pass order='C' or 'F'")
+        _check_order(order)
         wanted = np.dtype(dtype)
         dims = None if shape is None else _as_shape(shape)
         array = np.load(path, mmap_mode=mode)  # type: ignore[arg-type]
@@ -275,9 +377,23 @@ class _RawMmap:
         "earlier point at unmapped memory (a segfault on next access; numpy issue 9537)",
         "ARGS.2": "a negative shape reaches mmap, which raises OverflowError, not ValueError",
         "ARGS.3": "an overflowing shape reaches mmap, which raises OverflowError, not ValueError",
-        "ARGS.4": "dtype=object is accepted: the file's bytes are read as PyObject pointers",
+        "ARGS.4": "dtype=object, an object field and 'S0' are accepted (the file's bytes are read as PyObject "
+        "pointers); an object field on open is refused by mmap with ValueError ('mmap length is greater than file "
+        "size'), not TypeError",
         "ARGS.5": "a negative offset reaches mmap, which raises OverflowError, not ValueError",
-        "ARGS.7": "an unknown mode is a KeyError from the mode table, not a ValueError",
+        "ARGS.6": Deviation(
+            f"np.ndarray's {_ORDERS_OF_NDARRAY}", cases=_cases(REFUSED, *_ORDER_CASES), match=_ORDER_FAILURE
+        ),
+        "ARGS.7": Deviation(
+            "the mode table knows only 'r', 'r+' and 'c': any other mode, numpy's long names included, is a "
+            "KeyError (an array-valued mode a TypeError, 'unhashable type'), not a ValueError",
+            match=r"KeyError|TypeError: unhashable type",
+        ),
+        "ARGS.8": Deviation(
+            "an int file descriptor is accepted as the path: Python's open() takes one (and closes it)",
+            cases=_cases(REFUSED, "path-int-fd*"),
+            match="got a handle; expected TypeError",
+        ),
         "FAULT.9": _NO_REDUCTIONS,
         "CREATE.4": "the file is extended with truncate(): a sparse file, SIGBUS on a full disk",
         "CREATE.5": "the existing file is truncated before anything can fail",
@@ -286,8 +402,10 @@ class _RawMmap:
         "ERR.1": Deviation(
             "bad arguments reach mmap or the mode table unchecked: OverflowError for a negative offset and for a "
             "negative or overflowing shape, OSError(EINVAL) from truncate for a negative shape in create, "
-            "KeyError for an unknown mode; none is the ValueError the clause asks for",
-            match=r"got (OverflowError|OSError: \[Errno 22\]|KeyError)",
+            "KeyError for an unknown mode; none is the ValueError the clause asks for; an int or array order and an "
+            "array mode are a TypeError from np.ndarray or the mode table",
+            match=r"got (OverflowError|OSError: \[Errno 22\]|KeyError|TypeError: (order must be str|unhashable type)"
+            r"|ValueError: mmap length is greater than file size)",
         ),
         "ERR.3": Deviation(
             "create opens the path with 'w+b', which truncates the old file before any argument is checked",

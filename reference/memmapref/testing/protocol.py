@@ -17,7 +17,8 @@ Optional attributes:
   clause (and, where the :class:`Deviation` says so, only in the test cases it
   names and with a failure matching its pattern); every other failure in the
   same test still fails its own clause;
-* ``capabilities``: a :class:`Capabilities` or a dict of its fields; a clause
+* ``capabilities``: a :class:`Capabilities` or a dict of its fields (each one's
+  meaning, and what is left out without it, is in :class:`Capabilities`); a clause
   needing a missing capability is reported as not applicable.
 
 The adapter writes every call it makes as a line of Python, so that a failing
@@ -30,11 +31,12 @@ import fnmatch
 import importlib
 import math
 import os
+import pathlib
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import numpy as np
 import pytest
@@ -60,14 +62,56 @@ class Implementation(Protocol):
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What an implementation supports; the suite never reports a missing one as a pass."""
+    """What an implementation supports; the suite never reports a missing one as a pass.
 
-    file_format: str = "raw"  # "raw" bytes, or "npy" (a header before the data)
+    A test (or one Hypothesis example) that needs what the implementation lacks is
+    not run for it, and a clause whose every test was left out is "not applicable".
+
+    * ``file_format``: ``"raw"`` (the array's bytes from ``offset`` on, nothing else)
+      or ``"npy"`` (a ``.npy`` header before the data). Without ``"raw"``, the tests
+      that lay a file out by hand (OPEN.3, OPEN.5, CREATE.2's offset bytes, most
+      FAULT clauses) are left out; ``"npy"`` adds the header tests (FAULT.7, FAULT.8).
+    * ``modes``: the modes ``open`` takes, of ``"r"``, ``"r+"``, ``"c"``. A mode
+      left out is never drawn: OPEN.8 needs ``"r+"``, OPEN.9 needs ``"c"``, and each
+      mode-parametrized case of another clause runs only in the modes given.
+    * ``offsets``: whether ``offset`` may be non-zero. Without it every call uses
+      offset 0 and ARGS.5, OPEN.5 and CREATE.2's offset cases are left out.
+    * ``orders``: the orders of ``"C"``, ``"F"`` taken. An order left out is never
+      drawn, and the accepted-spelling cases of ARGS.6 for it are left out.
+    * ``shape_none``: whether ``open(..., shape=None)`` infers the length (OPEN.3 and
+      FAULT.6 are left out without it).
+    * ``empty_arrays``: whether arrays with a zero-length dimension can be created
+      and opened. Without it, examples drawing one are left out of every test but
+      the implementation's own CREATE.1 and OPEN.3 tests, which still try them.
+    * ``dtypes``: the dtypes supported: ``None`` (every dtype ARGS.4 accepts), a set
+      of ``numpy.dtype.kind`` characters (``{"b", "i", "u", "f", "c"}``), or a
+      predicate ``dtype -> bool``. Strategies and explicit cases use only supported
+      dtypes (a Hypothesis example drawing another is rejected); for an unsupported
+      one, ARGS.4 demands that ``create`` refuse it with ``TypeError`` (it is judged,
+      never skipped).
+    """
+
+    file_format: str = "raw"
     modes: frozenset[str] = frozenset({"r", "r+", "c"})
     offsets: bool = True
     orders: frozenset[str] = frozenset({"C", "F"})
-    shape_none: bool = True  # open(..., shape=None) infers the length
-    empty_arrays: bool = True  # arrays with a zero-length dimension can be created and opened
+    shape_none: bool = True
+    empty_arrays: bool = True
+    dtypes: frozenset[str] | Callable[[np.dtype[Any]], bool] | None = None
+
+    def supports(self, dtype: Any) -> bool:
+        """Whether the implementation supports ``dtype`` (one ``numpy.dtype()`` accepts)."""
+        if self.dtypes is None:
+            return True
+        dt = np.dtype(dtype)
+        if callable(self.dtypes):
+            return bool(self.dtypes(dt))
+        # A structured or subarray dtype is supported when each of its fields is.
+        if dt.subdtype is not None:
+            return self.supports(dt.subdtype[0])
+        if dt.fields is not None:
+            return all(self.supports(field[0]) for field in dt.fields.values())
+        return dt.kind in self.dtypes
 
     @classmethod
     def of(cls, value: Any) -> Capabilities:
@@ -82,7 +126,10 @@ class Capabilities:
                 f"got capability names {sorted(unknown)}; expected some of {sorted(known)}; "
                 "fix: spell them as memmapref.testing.protocol.Capabilities fields"
             )
-        given: dict[str, Any] = {k: frozenset(v) if k in ("modes", "orders") else v for k, v in value.items()}
+        given: dict[str, Any] = {
+            k: frozenset(v) if k in ("modes", "orders") or (k == "dtypes" and not callable(v) and v is not None) else v
+            for k, v in value.items()
+        }
         return cls(**given)
 
 
@@ -176,13 +223,13 @@ def literal(value: Any) -> str:
     """Python source that rebuilds ``value``: arrays from their exact bytes."""
     if isinstance(value, np.ndarray):
         return (
-            f"np.frombuffer(bytes.fromhex({value.tobytes().hex()!r}), dtype={value.dtype.str!r})"
+            f"np.frombuffer(bytes.fromhex({value.tobytes().hex()!r}), dtype={dtype_literal(value.dtype)})"
             f".reshape({value.shape!r})"
         )
     if isinstance(value, type):
         return f"np.{value.__name__}" if issubclass(value, np.generic) else value.__name__
     if isinstance(value, np.dtype):
-        return repr(value.str) if value.fields is None else repr(value.descr)
+        return dtype_literal(value)
     if isinstance(value, np.generic):
         return f"np.{type(value).__name__}({value.item()!r})"
     if isinstance(value, float) and not math.isfinite(value):
@@ -287,7 +334,7 @@ class Adapter:
             if self.spec
             else f"impl = ...  # the implementation {self.name!r}"
         )
-        self.transcript = ["import numpy as np", source]
+        self.transcript = ["import numpy as np", source, "import os, pathlib"]
 
     def note(self, line: str) -> None:
         self.transcript.append(line)
@@ -300,6 +347,21 @@ class Adapter:
         root = getattr(self, "_root", None)
         return os.path.relpath(text, root) if root and text.startswith(root) else text
 
+    def path_source(self, path: Any) -> str:
+        """Source that rebuilds ``path`` in the snippet, relative and of the type the suite passed."""
+        if isinstance(path, str):
+            return repr(self._path(path))
+        if isinstance(path, bytes):
+            return repr(os.fsencode(self._path(os.fsdecode(path))))
+        if isinstance(path, pathlib.PurePath):
+            return f"pathlib.Path({self._path(path)!r})"
+        if isinstance(path, os.PathLike):
+            kind = type(path)
+            # The implementer's own path type: the snippet imports it where it is used.
+            self.note(f"from {kind.__module__} import {kind.__qualname__}")
+            return f"{kind.__qualname__}({self.path_source(os.fspath(path))})"
+        return literal(path)
+
     def relative(self, path: Any) -> str:
         """``path`` as the snippet shows it: relative to the example's directory."""
         return self._path(path)
@@ -311,6 +373,14 @@ class Adapter:
     def _handle_name(self) -> str:
         self._handles += 1
         return f"h{self._handles}"
+
+    def next_handle_name(self) -> str:
+        """A new variable name for a handle that a test's own call (noted by the test) returns."""
+        return self._handle_name()
+
+    def bind(self, handle: Any, var: str) -> None:
+        """Show ``handle`` as ``var`` in the snippet's later lines."""
+        self._names[id(handle)] = var
 
     # -- the protocol -----------------------------------------------------------
 
@@ -330,13 +400,23 @@ class Adapter:
                     _reject()
                 pytest.skip(reason)
 
+    def require_dtype(self, dtype: Any) -> None:
+        """Skip as not applicable (in Hypothesis: reject the example) unless ``dtype`` is supported."""
+        if not self.capabilities.supports(dtype):
+            reason = f"not applicable: {self.name} does not support dtype {np.dtype(dtype)}"
+            if _in_hypothesis():
+                self.inapplicable.append(reason)
+                _reject()
+            pytest.skip(reason)
+
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
+        self.require_dtype(dtype)
         if offset:
             self.require(offsets=True)
         self.require(orders=order)
         var = self._handle_name()
         self.note(
-            f"{var} = impl.create({self._path(path)!r}, {literal(dtype)}, {literal(shape)}, "
+            f"{var} = impl.create({self.path_source(path)}, {literal(dtype)}, {literal(shape)}, "
             f"offset={offset!r}, order={order!r})"
         )
         handle = self._call(self.target.create, path, dtype, shape, offset=offset, order=order)
@@ -347,13 +427,14 @@ class Adapter:
         self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
     ) -> Any:
         self.require(modes=mode, orders=order)
+        self.require_dtype(dtype)
         if offset:
             self.require(offsets=True)
         if shape is None:
             self.require(shape_none=True)
         var = self._handle_name()
         self.note(
-            f"{var} = impl.open({self._path(path)!r}, {literal(dtype)}, {literal(shape)}, "
+            f"{var} = impl.open({self.path_source(path)}, {literal(dtype)}, {literal(shape)}, "
             f"mode={mode!r}, offset={offset!r}, order={order!r})"
         )
         handle = self._call(self.target.open, path, dtype, shape, mode=mode, offset=offset, order=order)
@@ -371,7 +452,7 @@ class Adapter:
 
     def read(self, handle: Any) -> np.ndarray[Any, Any]:
         self.note(f"np.asarray({self.name_of(handle)}.array)")
-        return self._call(lambda: np.array(np.asarray(handle.array), copy=True))
+        return self._call(lambda: _copy(np.asarray(handle.array)))
 
     def flush(self, handle: Any) -> None:
         self.note(f"{self.name_of(handle)}.flush()")
@@ -403,6 +484,38 @@ class Adapter:
         if self.capabilities.file_format != "npy":
             return offset
         return npy_data_offset(path)
+
+
+def _copy(array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """A copy byte for byte: numpy's own copy leaves the padding of a structured dtype uninitialised."""
+    contiguous = array.flags.c_contiguous or array.flags.f_contiguous
+    if array.dtype.fields is None or not contiguous:
+        return np.array(array, copy=True)
+    order: Literal["C", "F"] = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
+    raw = bytearray(array.tobytes(order=order))
+    copy: np.ndarray[Any, Any] = np.frombuffer(raw, dtype=array.dtype).reshape(array.shape, order=order)
+    return copy
+
+
+def dtype_literal(dtype: np.dtype[Any]) -> str:
+    """Source that rebuilds ``dtype`` exactly: field offsets, padding and alignment included."""
+    if dtype.subdtype is not None:
+        base, shape = dtype.subdtype
+        return f"np.dtype(({dtype_literal(base)}, {shape!r}))"
+    if dtype.fields is None:
+        return repr(dtype.str)
+    descr = dtype.descr
+    # The short list form, where it rebuilds the dtype: no padding between fields, no alignment flag.
+    if not dtype.isalignedstruct and all(entry[0] for entry in descr) and np.dtype(descr) == dtype:
+        return repr(descr)
+    names = list(dtype.names or ())
+    formats = ", ".join(dtype_literal(dtype.fields[n][0]) for n in names)
+    offsets = [dtype.fields[n][1] for n in names]
+    aligned = ", 'aligned': True" if dtype.isalignedstruct else ""
+    return (
+        f"np.dtype({{'names': {names!r}, 'formats': [{formats}], 'offsets': {offsets!r}, "
+        f"'itemsize': {dtype.itemsize}{aligned}}})"
+    )
 
 
 def npy_data_offset(path: Any) -> int:

@@ -195,3 +195,39 @@ def typed_thresholds(draw: st.DrawFn, values: np.ndarray[Any, Any]) -> Any:
             st.sampled_from([0, 0.1, -0.0, np.float64(0.1), np.float32(0.1), np.float16(-0.5)]),
         )
     )
+
+
+class FsPath:
+    """An ``os.PathLike`` that is no ``pathlib.Path``: what a library's own path type looks like (ARGS.8).
+
+    Code that takes ``os.PathLike`` but then calls ``Path`` methods on it fails here.
+    """
+
+    def __init__(self, path: str | bytes) -> None:
+        self.path = path
+
+    def __fspath__(self) -> str | bytes:
+        return self.path
+
+    def __repr__(self) -> str:
+        return f"FsPath({self.path!r})"
+
+
+# Every spelling ARGS.1 accepts, each run as an explicit case: a bare int (numpy issue 13719: open_memmap
+# truncates an existing file, then fails on it), numpy integer entries (numpy issue 28334) and 0-d integer
+# array entries (numpy issue 9659: open_memmap writes a header np.load cannot parse).
+SHAPE_SPELLINGS: dict[str, Any] = {
+    "tuple": (2, 3),
+    "list": [2, 3],
+    "bare-int": 6,
+    "bare-numpy-int": np.int64(6),
+    "bare-0-d-array": np.array(6),
+    "numpy-int-entries": (np.int64(2), np.int32(3)),
+    "0-d-array-entry": (np.array(2), 3),
+}
+
+
+def normal_shape(spelled: Any) -> tuple[int, ...]:
+    """The shape a spelling means."""
+    entries = spelled if isinstance(spelled, (tuple, list)) else (spelled,)
+    return tuple(int(n) for n in entries)

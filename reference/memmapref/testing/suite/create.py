@@ -11,9 +11,18 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from .. import strategies as mst
-from ..oracle import read_array, read_bytes
+from ..oracle import FileState, read_array, read_bytes
 from ..protocol import Adapter
-from ._support import draw_layout, fresh_file, nbytes, needs_empty_arrays, same_bytes, write_raw
+from ._support import (
+    draw_layout,
+    fresh_file,
+    judge_each,
+    nbytes,
+    needs_empty_arrays,
+    same_bytes,
+    unchanged,
+    write_raw,
+)
 
 
 class CreateTests:
@@ -30,8 +39,11 @@ class CreateTests:
         offset = data.draw(mst.offsets_for(impl.capabilities))
         order = data.draw(mst.orders_for(impl.capabilities))
         path = fresh_file(impl, tmp_path)
+        spelled = data.draw(mst.spelled(shape))
+        # A spelling refused is ARGS.1's failure, not the size's.
+        with impl.clause("ARGS.1"):
+            handle = impl.create(path, dtype, spelled, offset=offset, order=order)
         with impl.clause("CREATE.1"):
-            handle = impl.create(path, dtype, data.draw(mst.spelled(shape)), offset=offset, order=order)
             impl.close(handle)
         content = read_bytes(path)
         start = impl.data_offset(path, offset)
@@ -74,6 +86,38 @@ class CreateTests:
         with impl.clause("CREATE.6"):
             assert got == shape, f"shape {got}; expected {shape}"
 
+    @pytest.mark.clause("ARGS.1", "CREATE.5", "CREATE.6", "ERR.3")
+    @pytest.mark.parametrize("spelling", list(mst.SHAPE_SPELLINGS))
+    def test_each_shape_spelling_over_an_existing_file(self, impl: Adapter, tmp_path: Path, spelling: str) -> None:
+        """Every spelling ARGS.1 accepts replaces an old file; were one refused, the old file must survive."""
+        spelled = mst.SHAPE_SPELLINGS[spelling]
+        shape = mst.normal_shape(spelled)
+        path = fresh_file(impl, tmp_path)
+        old = impl.create(path, np.float64, (4,))
+        impl.write(old, ..., np.arange(4.0))
+        impl.flush(old)
+        impl.close(old)
+        before = FileState.of(path)
+        try:
+            handle = impl.create(path, np.float64, spelled)
+        except Exception as exc:
+            refused = exc
+
+            def accepted() -> None:
+                raise refused
+
+            judge_each(
+                impl,
+                ("CREATE.5", lambda: unchanged(before, path)),
+                ("ERR.3", lambda: unchanged(before, path)),
+                ("ARGS.1", accepted),
+            )
+            return
+        got = np.asarray(handle.array).shape
+        impl.close(handle)
+        with impl.clause("CREATE.6"):
+            assert got == shape, f"shape {got}; expected {shape}"
+
     @pytest.mark.clause("CREATE.3")
     # Non-empty shapes: what a zero-size create leaves is CREATE.1's business.
     # The edge cases run every time: an old file larger, of the same size, and smaller.
@@ -99,6 +143,8 @@ class CreateTests:
         path = fresh_file(impl, tmp_path)
         with impl.clause("CREATE.6"):
             handle = impl.create(path, dtype, shape, offset=offset, order=order)
+            # The view is held until close(), as a caller's would be: the snippet holds it too.
+            impl.note(f"array = np.asarray({impl.name_of(handle)}.array)")
             array = np.asarray(handle.array)
             assert array.dtype == dtype, f"dtype {array.dtype}, asked for {dtype}"
             assert array.shape == shape, f"shape {array.shape}, asked for {shape}"
