@@ -33,6 +33,7 @@ import math
 import os
 import pathlib
 import re
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -160,6 +161,24 @@ class Deviation:
 
     def describes(self, failure: str) -> bool:
         return self.match is None or re.search(self.match, failure) is not None
+
+
+def drop_locals(exc: BaseException) -> None:
+    """Clear the implementation's finished frames in ``exc`` and the exceptions it chains.
+
+    The report keeps a failure's exception; its frames' locals would keep what the failed call
+    opened (numpy.memmap's ``mmap`` when ``np.ndarray`` refuses the order) open for as long, and
+    the leak would be the suite's. The traceback's lines stay.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        pending += [current.__cause__, current.__context__]
 
 
 class ImplementationAborted(RuntimeError):
@@ -318,9 +337,13 @@ class Adapter:
         try:
             return function(*args, **kwargs)
         except (KeyboardInterrupt, SystemExit, GeneratorExit) as exc:
+            drop_locals(exc)
             raise ImplementationAborted(
                 f"{self.name} raised {type(exc).__name__}({exc}) inside {getattr(function, '__name__', function)}"
             ) from exc
+        except BaseException as exc:
+            drop_locals(exc)
+            raise
 
     # -- transcript -------------------------------------------------------------
 

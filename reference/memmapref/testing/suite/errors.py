@@ -15,7 +15,7 @@ import pytest
 
 from .. import strategies as mst
 from ..oracle import FileState
-from ..protocol import Adapter, literal
+from ..protocol import Adapter, drop_locals, literal
 from ._support import fresh_file, same_bytes, unchanged
 
 SHAPE = (4, 5)
@@ -207,9 +207,13 @@ class Call(NamedTuple):
 
     def run(self, impl: Adapter, method: str) -> Any:
         args = dict(self.args)
-        return _call_quietly(
-            getattr(impl.target, method), args.pop("path"), args.pop("dtype"), args.pop("shape"), **args
-        )
+        try:
+            return _call_quietly(
+                getattr(impl.target, method), args.pop("path"), args.pop("dtype"), args.pop("shape"), **args
+            )
+        except BaseException as exc:
+            drop_locals(exc)
+            raise
 
     def source(self, method: str) -> str:
         shown = dict(self.sources)
