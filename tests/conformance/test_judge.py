@@ -168,7 +168,7 @@ def test_untested_wins_over_not_applicable() -> None:
         Record("b", "impl", ["HANDLE.3"], "skipped", "untested: no strace", ""),
     ]
     row = verdicts(records, {"impl": {}})["impl"]["HANDLE.3"]
-    assert row["verdict"] == "untested" and row["message"] == "untested: no strace"
+    assert row.verdict == "untested" and row.message == "untested: no strace"
 
 
 def test_a_worker_that_dies_in_a_test_fails_its_clauses() -> None:

@@ -21,13 +21,13 @@ def test_verdicts_for_each_kind_of_outcome() -> None:
         _record(["OPEN.5"], "skipped", message="not applicable: no offsets"),
     ]
     table = verdicts(records, {"x": {"OPEN.3": "declared", "OPEN.4": "stale"}})["x"]
-    assert table["OPEN.1"]["verdict"] == "passed"
-    assert table["OPEN.2"]["verdict"] == "failed" and table["OPEN.2"]["example"] == "import numpy as np"
-    assert table["OPEN.3"]["verdict"] == "deviation" and table["OPEN.3"]["deviation"] == "declared"
-    assert table["OPEN.4"]["verdict"] == "stale deviation"
-    assert table["OPEN.5"]["verdict"] == "not applicable"
-    assert table["HANDLE.7"]["verdict"] == "reference only"
-    assert table["OPEN.6"]["verdict"] == "untested"
+    assert table["OPEN.1"].verdict == "passed"
+    assert table["OPEN.2"].verdict == "failed" and table["OPEN.2"].example == "import numpy as np"
+    assert table["OPEN.3"].verdict == "deviation" and table["OPEN.3"].deviation == "declared"
+    assert table["OPEN.4"].verdict == "stale deviation"
+    assert table["OPEN.5"].verdict == "not applicable"
+    assert table["HANDLE.7"].verdict == "reference only"
+    assert table["OPEN.6"].verdict == "untested"
     assert gate({"x": table}) is False
     assert "FAIL" in render_text({"x": table}) and "STALE" in render_text({"x": table})
     markdown = render_markdown({"x": table})
@@ -48,7 +48,7 @@ class _Report:
 
 
 def test_reporter_ignores_other_plugins_properties_and_fails_a_run_with_a_stale_deviation() -> None:
-    reporter = Reporter(config=None)  # type: ignore[arg-type]
+    reporter = Reporter()
     reporter.pytest_runtest_logreport(_Report([("someone-else", "x")]))  # type: ignore[arg-type]
     assert reporter.records == []
     reporter.records = [_record(["OPEN.4"], "passed")]

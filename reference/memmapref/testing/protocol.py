@@ -450,3 +450,8 @@ def _tag(exc: BaseException, clauses: tuple[str, ...], snippet: str) -> None:
         setattr(exc, SNIPPET_ATTRIBUTE, snippet)
     except AttributeError:  # pragma: no cover -- an exception class with __slots__ keeps its clause untold
         pass
+
+
+# The adapter of each running test, kept on its pytest item: the plugin's ``impl`` fixture
+# puts it there, the report reads it back to judge the test.
+ADAPTER = pytest.StashKey[Adapter]()

@@ -24,6 +24,7 @@ import textwrap
 from collections import defaultdict
 from collections.abc import Generator, Iterable
 from dataclasses import asdict, dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,29 @@ import pytest
 if sys.version_info < (3, 11):  # pragma: no cover -- the built-in exists from 3.11
     from exceptiongroup import BaseExceptionGroup
 
-from .clauses import CLAUSES, REFERENCE_ONLY
-from .plugin import ADAPTER, clause_ids
-from .protocol import CLAUSE_ATTRIBUTE, SNIPPET_ATTRIBUTE, Adapter, DeviationObserved, failure_text
+from .clauses import CLAUSES, REFERENCE_ONLY, clause_ids
+from .protocol import ADAPTER, CLAUSE_ATTRIBUTE, SNIPPET_ATTRIBUTE, Adapter, DeviationObserved, failure_text
 
 _KEY = "memmapref"
 _PENDING = "memmapref-pending"
 
-VERDICT_ORDER = ["failed", "stale deviation", "deviation", "passed", "not applicable", "reference only", "untested"]
+
+class Verdict(str, Enum):
+    """A clause's verdict for one implementation; a ``str``, so that report.json holds the plain words."""
+
+    FAILED = "failed"
+    STALE = "stale deviation"
+    DEVIATION = "deviation"
+    PASSED = "passed"
+    NOT_APPLICABLE = "not applicable"
+    REFERENCE_ONLY = "reference only"
+    UNTESTED = "untested"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+VERDICT_ORDER = list(Verdict)
 
 
 @dataclass
@@ -52,11 +68,31 @@ class Record:
     snippet: str
 
 
-class Reporter:
-    """Registered by :mod:`memmapref.testing.plugin`; one per pytest session (controller and workers)."""
+@dataclass(frozen=True)
+class Row:
+    """One clause's verdict for one implementation, and what the report shows of it."""
 
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
+    verdict: Verdict
+    message: str = ""
+    example: str = ""  # the snippet of the failure or the confirmed deviation
+    deviation: str = ""  # the declared reason, if any
+    level: str = ""
+    title: str = ""
+    tests: int = 0  # how many test outcomes cited the clause
+
+
+# impl -> clause -> row
+Table = dict[str, dict[str, Row]]
+
+
+class Reporter:
+    """Registered by :mod:`memmapref.testing.plugin`; one per pytest session (controller and workers).
+
+    ``folder``: where report.md and report.json go; None prints the report only.
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
         self.records: list[Record] = []
         self.deviations: dict[str, dict[str, str]] = {}
         # nodeid -> {"impl", "clauses"} of a test whose call has not reported yet.
@@ -97,7 +133,7 @@ class Reporter:
                 for cited, (outcome, message, snippet) in payload["outcomes"].items():
                     self.records.append(Record(report.nodeid, payload["impl"], [cited], outcome, message, snippet))
 
-    def table(self) -> dict[str, dict[str, dict[str, Any]]]:
+    def table(self) -> Table:
         return verdicts(self.records, self.deviations)
 
     @pytest.hookimpl(trylast=True)
@@ -107,17 +143,20 @@ class Reporter:
         table = self.table()
         terminalreporter.write_sep("=", "memmapref conformance report")
         terminalreporter.write_line(render_text(table))
-        target = self.config.getoption("memmapref_report")
-        if target:
-            folder = Path(target)
+        folder = self.folder
+        if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "report.md").write_text(render_markdown(table))
-            document = {"gate": gate(table), "implementations": table, "records": [asdict(r) for r in self.records]}
+            document = {
+                "gate": gate(table),
+                "implementations": {impl: {c: asdict(row) for c, row in rows.items()} for impl, rows in table.items()},
+                "records": [asdict(r) for r in self.records],
+            }
             (folder / "report.json").write_text(json.dumps(document, indent=1))
             terminalreporter.write_line(f"report written to {folder / 'report.md'} and {folder / 'report.json'}")
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        stale = [c for rows in self.table().values() for c, row in rows.items() if row["verdict"] == "stale deviation"]
+        stale = [c for rows in self.table().values() for c, row in rows.items() if row.verdict is Verdict.STALE]
         if stale and exitstatus == pytest.ExitCode.OK:
             # A deviation that no longer happens must be removed from its declaration.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -233,101 +272,95 @@ def _message(report: pytest.TestReport) -> str:
     return errors[0] if errors else (text.strip().splitlines() or [""])[-1]
 
 
-def verdicts(records: Iterable[Record], deviations: dict[str, dict[str, str]]) -> dict[str, dict[str, dict[str, Any]]]:
-    """impl -> clause -> {verdict, level, title, tests, example, message, deviation}."""
+def verdicts(records: Iterable[Record], deviations: dict[str, dict[str, str]]) -> Table:
+    """impl -> clause -> its row, for every clause of SPEC.md and every implementation with declarations."""
     by: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for record in records:
         for cited in record.clauses:
             by[(record.impl, cited)].append(record)
-    table: dict[str, dict[str, dict[str, Any]]] = {}
+    table: Table = {}
     for impl, declared in deviations.items():
-        rows: dict[str, dict[str, Any]] = {}
+        rows: dict[str, Row] = {}
         for clause in CLAUSES.values():
             found = by.get((impl, clause.id), [])
-            rows[clause.id] = _verdict(clause.id, found, declared) | {
-                "level": clause.level,
-                "title": clause.title,
-                "tests": len(found),
-            }
+            verdict, message, example = _verdict(clause.id, found, declared)
+            rows[clause.id] = Row(
+                verdict, message, example, declared.get(clause.id, ""), clause.level, clause.title, len(found)
+            )
         table[impl] = rows
     return table
 
 
-def _verdict(clause: str, found: list[Record], declared: dict[str, str]) -> dict[str, Any]:
+def _verdict(clause: str, found: list[Record], declared: dict[str, str]) -> tuple[Verdict, str, str]:
+    """(verdict, message, example) of one clause from the outcomes of its tests."""
     outcomes = {r.outcome for r in found}
     first_bad = next((r for r in found if r.outcome == "failed"), None)
     first_xfail = next((r for r in found if r.outcome == "xfailed"), None)
-    deviation = declared.get(clause, "")
     if first_bad is not None:
-        return {"verdict": "failed", "message": first_bad.message, "example": first_bad.snippet, "deviation": deviation}
-    if deviation:
+        return Verdict.FAILED, first_bad.message, first_bad.snippet
+    if declared.get(clause):
         if first_xfail is not None:
-            return {
-                "verdict": "deviation",
-                "message": first_xfail.message,
-                "example": first_xfail.snippet,
-                "deviation": deviation,
-            }
+            return Verdict.DEVIATION, first_xfail.message, first_xfail.snippet
         if outcomes & {"passed", "xpassed"}:
-            return {
-                "verdict": "stale deviation",
-                "message": "declared deviation, but every test passed",
-                "example": "",
-                "deviation": deviation,
-            }
+            return Verdict.STALE, "declared deviation, but every test passed", ""
     if outcomes & {"passed", "xpassed"}:
-        return {"verdict": "passed", "message": "", "example": "", "deviation": deviation}
+        return Verdict.PASSED, "", ""
     if found:
         # Not applicable only when every test of the clause was; a test that could not
         # observe the behaviour makes it untested, with that test's reason.
         unobserved = next((r for r in found if r.message.startswith("untested")), None)
         if unobserved is not None:
-            return {"verdict": "untested", "message": unobserved.message, "example": "", "deviation": deviation}
-        return {"verdict": "not applicable", "message": found[0].message, "example": "", "deviation": deviation}
+            return Verdict.UNTESTED, unobserved.message, ""
+        return Verdict.NOT_APPLICABLE, found[0].message, ""
     if clause in REFERENCE_ONLY:
-        return {"verdict": "reference only", "message": "", "example": "", "deviation": deviation}
-    return {"verdict": "untested", "message": "", "example": "", "deviation": deviation}
+        return Verdict.REFERENCE_ONLY, "", ""
+    return Verdict.UNTESTED, "", ""
 
 
-def gate(table: dict[str, dict[str, dict[str, Any]]]) -> bool:
+def gate(table: Table) -> bool:
     """True when every MUST clause passed, is a confirmed deviation, or does not apply."""
     return all(
-        row["verdict"] not in ("failed", "stale deviation")
+        row.verdict not in (Verdict.FAILED, Verdict.STALE)
         for rows in table.values()
         for row in rows.values()
-        if row["level"] == "MUST"
+        if row.level == "MUST"
     )
 
 
-def render_text(table: dict[str, dict[str, dict[str, Any]]]) -> str:
+_MARK = {Verdict.PASSED: "ok", Verdict.FAILED: "FAIL", Verdict.DEVIATION: "dev", Verdict.STALE: "STALE"}
+_SHOWN = (Verdict.FAILED, Verdict.DEVIATION, Verdict.STALE)
+
+
+def _detail(row: Row) -> str:
+    return row.deviation if row.verdict is Verdict.DEVIATION else row.message
+
+
+def render_text(table: Table) -> str:
     lines = []
     for impl, rows in table.items():
-        counts: dict[str, int] = defaultdict(int)
+        counts: dict[Verdict, int] = defaultdict(int)
         for row in rows.values():
-            counts[row["verdict"]] += 1
+            counts[row.verdict] += 1
         summary = ", ".join(f"{counts[v]} {v}" for v in VERDICT_ORDER if counts[v])
         lines.append(f"== {impl}: {summary}")
         for clause, row in rows.items():
-            mark = {"passed": "ok", "failed": "FAIL", "deviation": "dev", "stale deviation": "STALE"}.get(
-                row["verdict"], "-"
-            )
-            lines.append(f"  {mark:5} {clause:10} {row['level']:6} {row['verdict']:15} {row['title']}")
-            detail = row["deviation"] if row["verdict"] == "deviation" else row["message"]
-            if row["verdict"] in ("failed", "deviation", "stale deviation") and detail:
+            mark = _MARK.get(row.verdict, "-")
+            lines.append(f"  {mark:5} {clause:10} {row.level:6} {row.verdict.value:15} {row.title}")
+            detail = _detail(row)
+            if row.verdict in _SHOWN and detail:
                 lines.append(textwrap.indent(textwrap.shorten(detail, 200), " " * 14))
     return "\n".join(lines)
 
 
-def render_markdown(table: dict[str, dict[str, dict[str, Any]]]) -> str:
+def render_markdown(table: Table) -> str:
     out = ["# Conformance report", ""]
     for impl, rows in table.items():
         out += [f"## {impl}", "", "| clause | level | verdict | title | detail |", "|---|---|---|---|---|"]
         for clause, row in rows.items():
-            detail = row["deviation"] if row["verdict"] == "deviation" else row["message"]
-            out.append(f"| {clause} | {row['level']} | {row['verdict']} | {row['title']} | {_cell(detail)} |")
-        examples = [(c, r) for c, r in rows.items() if r["example"]]
+            out.append(f"| {clause} | {row.level} | {row.verdict} | {row.title} | {_cell(_detail(row))} |")
+        examples = [(c, r) for c, r in rows.items() if r.example]
         for clause, row in examples:
-            out += ["", f"### {impl}: {clause} ({row['verdict']})", "", "```python", row["example"], "```"]
+            out += ["", f"### {impl}: {clause} ({row.verdict})", "", "```python", row.example, "```"]
         out.append("")
     return "\n".join(out)
 
