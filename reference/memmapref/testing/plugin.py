@@ -53,7 +53,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Every marker the suite's classes carry, so that a project subclassing them passes --strict-markers.
     config.addinivalue_line("markers", "clause(id, ...): the SPEC.md clause(s) this test checks")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    config.addinivalue_line("markers", "subprocess: runs its scenario in a child process")
     examples = config.getoption("examples")
     try:
         profiles.load(config.getoption("hypothesis_profile", None))

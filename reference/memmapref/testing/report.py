@@ -19,8 +19,11 @@ and are gathered on the controller.
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 import textwrap
+import traceback
 from collections import defaultdict
 from collections.abc import Generator, Iterable
 from dataclasses import asdict, dataclass
@@ -66,6 +69,19 @@ class Record:
     outcome: str  # passed, failed, xfailed, xpassed, skipped
     message: str
     snippet: str
+    # Where the failure came from (``root_cause``): the same cause across tests is one bug.
+    cause: str = ""
+
+
+@dataclass(frozen=True)
+class RootCause:
+    """One exception from one place, and every clause and test of one implementation it failed."""
+
+    impl: str
+    cause: str
+    message: str  # the first failure's text
+    clauses: list[str]
+    tests: list[str]
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,9 @@ class Reporter:
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder
         self.records: list[Record] = []
+        # impl -> the suite test functions (``origin``) that ran for it: a deviation is stale only
+        # if every suite test of its clause ran and passed (a class not subclassed is not run).
+        self.ran: dict[str, set[str]] = defaultdict(set)
         self.deviations: dict[str, dict[str, str]] = {}
         # nodeid -> {"impl", "clauses"} of a test whose call has not reported yet.
         self.pending: dict[str, dict[str, Any]] = {}
@@ -106,10 +125,13 @@ class Reporter:
             # Announced before the call, so that a worker that dies in it still has the clauses to fail.
             report.user_properties.append((_PENDING, json.dumps({"impl": adapter.name, "clauses": clause_ids(item)})))
         if adapter is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
-            outcomes = judge(item, call, report, adapter)
+            causes: dict[str, str] = {}
+            outcomes = judge(item, call, report, adapter, causes)
             payload = {
                 "impl": adapter.name,
                 "outcomes": outcomes,
+                "causes": causes,
+                "origin": origin(item),
                 "deviations": {c: d.reason for c, d in adapter.deviations.items()},
             }
             report.user_properties.append((_KEY, json.dumps(payload)))
@@ -120,9 +142,10 @@ class Reporter:
         if pending is not None and report.failed and not any(key == _KEY for key, _ in report.user_properties):
             # pytest-xdist's report of a worker that died inside the test: the implementation crashed it.
             text = (report.longreprtext.strip().splitlines() or ["the worker died"])[-1]
+            message = f"the implementation killed the test process: {text}"
             for cited in pending["clauses"]:
-                message = f"the implementation killed the test process: {text}"
-                self.records.append(Record(report.nodeid, pending["impl"], [cited], "failed", message, ""))
+                record = Record(report.nodeid, pending["impl"], [cited], "failed", message, "", _normalized(message))
+                self.records.append(record)
             return
         for key, value in report.user_properties:
             if key == _PENDING and report.when == "setup" and report.passed:
@@ -130,11 +153,17 @@ class Reporter:
             if key == _KEY:
                 payload = json.loads(str(value))
                 self.deviations.setdefault(payload["impl"], payload["deviations"])
+                if payload.get("origin"):
+                    self.ran[payload["impl"]].add(payload["origin"])
+                causes = payload.get("causes", {})
                 for cited, (outcome, message, snippet) in payload["outcomes"].items():
-                    self.records.append(Record(report.nodeid, payload["impl"], [cited], outcome, message, snippet))
+                    cause = causes.get(cited, "")
+                    self.records.append(
+                        Record(report.nodeid, payload["impl"], [cited], outcome, message, snippet, cause)
+                    )
 
     def table(self) -> Table:
-        return verdicts(self.records, self.deviations)
+        return verdicts(self.records, self.deviations, self.ran)
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -142,14 +171,16 @@ class Reporter:
             return
         table = self.table()
         terminalreporter.write_sep("=", "memmapref conformance report")
-        terminalreporter.write_line(render_text(table))
+        causes = root_causes(self.records)
+        terminalreporter.write_line(render_text(table, causes))
         folder = self.folder
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / "report.md").write_text(render_markdown(table))
+            (folder / "report.md").write_text(render_markdown(table, causes))
             document = {
                 "gate": gate(table),
                 "implementations": {impl: {c: asdict(row) for c, row in rows.items()} for impl, rows in table.items()},
+                "root_causes": [asdict(c) for c in causes],
                 "records": [asdict(r) for r in self.records],
             }
             (folder / "report.json").write_text(json.dumps(document, indent=1))
@@ -169,7 +200,11 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 
 
 def judge(
-    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, adapter: Adapter
+    item: pytest.Item,
+    call: pytest.CallInfo[None],
+    report: pytest.TestReport,
+    adapter: Adapter,
+    causes: dict[str, str] | None = None,
 ) -> dict[str, tuple[str, str, str]]:
     """Each clause's outcome in this test: clause -> (outcome, message, snippet).
 
@@ -178,11 +213,13 @@ def judge(
     clause fails every clause the test cites. A declared deviation is confirmed only
     by a failure of its own clause that it describes. The pytest outcome follows: failed
     if any clause failed, an expected failure if only declared deviations were seen.
+    ``causes``, if given, receives the :func:`root_cause` of each failed clause.
     """
     cited = clause_ids(item)
     if report.skipped and not hasattr(report, "wasxfail"):
         return {c: ("skipped", _skip_reason(report), "") for c in cited}
     failed: dict[str, tuple[str, str, str]] = {}
+    found: dict[str, str] = {}  # clause -> root cause of its failure
     observed = dict(adapter.observed)
     excinfo = call.excinfo if report.when == "call" else None
     rejected_only = False
@@ -198,23 +235,28 @@ def judge(
                 continue
             text = failure_text(exc)
             snippet = str(getattr(exc, SNIPPET_ATTRIBUTE, "") or adapter.snippet())
+            cause = root_cause(exc)
             tagged = getattr(exc, CLAUSE_ATTRIBUTE, None)
             if tagged:
                 for where in tagged:
                     failed.setdefault(where, ("failed", text, snippet))
+                    found.setdefault(where, cause)
                 continue
             if len(cited) == 1:
                 if adapter.deviation_for(cited[0], text) is not None:
                     observed.setdefault(cited[0], (text, snippet))
                 else:
                     failed.setdefault(cited[0], ("failed", text, snippet))
+                    found.setdefault(cited[0], cause)
                 continue
             for c in cited:
                 failed.setdefault(c, ("failed", f"{text} (not attributed to one clause of this test)", snippet))
+                found.setdefault(c, cause)
     elif report.failed:
         text = _message(report)
         for c in cited:
             failed.setdefault(c, ("failed", text, adapter.snippet()))
+            found.setdefault(c, _normalized(text))
     for c in cited:
         deviation = adapter.deviations.get(c)
         if deviation is not None and deviation.strict_for(adapter.test_id) and c not in observed and c not in failed:
@@ -228,6 +270,8 @@ def judge(
     for c in dict.fromkeys([*cited, *failed, *observed]):
         if c in failed:
             outcomes[c] = failed[c]
+            if causes is not None and c in found:
+                causes[c] = found[c]
         elif c in observed:
             outcomes[c] = ("xfailed", *observed[c])
         elif adapter.entered and c not in adapter.entered:
@@ -272,8 +316,122 @@ def _message(report: pytest.TestReport) -> str:
     return errors[0] if errors else (text.strip().splitlines() or [""])[-1]
 
 
-def verdicts(records: Iterable[Record], deviations: dict[str, dict[str, str]]) -> Table:
-    """impl -> clause -> its row, for every clause of SPEC.md and every implementation with declarations."""
+def root_cause(exc: BaseException) -> str:
+    """Where a failure came from, the same for the same bug in every test it breaks.
+
+    The exception type and the innermost frame below the adapter's call into the implementation,
+    of the failure or of the exception it was raised while handling (the suite's "got X; expected
+    Y" wraps what the implementation raised); where no frame of the implementation took part (an
+    assertion of the suite), the failure's text with its numbers and paths blanked.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frame = _innermost_implementation_frame(current)
+        if frame is not None:
+            return f"{type(current).__name__} at {_short(frame.filename)}:{frame.lineno} in {frame.name}"
+        current = current.__cause__ or current.__context__
+    return _normalized(failure_text(exc))
+
+
+_ADAPTER_CALL = ("protocol.py", "_call")
+
+
+def _innermost_implementation_frame(exc: BaseException) -> traceback.FrameSummary | None:
+    frames = traceback.extract_tb(exc.__traceback__)
+    starts = [i for i, f in enumerate(frames) if (os.path.basename(f.filename), f.name) == _ADAPTER_CALL]
+    if not starts:
+        return None
+    inside = frames[starts[-1] + 1 :]
+    return inside[-1] if inside else None
+
+
+def _short(filename: str) -> str:
+    """A frame's file as a reader finds it: below site-packages, else relative to here, else as it is."""
+    parts = filename.replace(os.sep, "/").split("/")
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts:
+            return "/".join(parts[parts.index(marker) + 1 :])
+    relative = os.path.relpath(filename)
+    return filename if relative.startswith("..") else relative
+
+
+def _normalized(text: str) -> str:
+    """``text`` with what differs between examples of one bug (paths, addresses, numbers) blanked."""
+    text = re.sub(r"(?:[A-Za-z]:)?/[^\s'\",;:)]+", "<path>", text)
+    text = re.sub(r"0x[0-9a-fA-F]+", "<addr>", text)
+    return re.sub(r"\b\d+(?:\.\d+)?(?:e[-+]?\d+)?\b", "<n>", text)
+
+
+def root_causes(records: Iterable[Record]) -> list[RootCause]:
+    """The failures grouped by implementation and cause, those failing the most clauses first."""
+    groups: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for record in records:
+        if record.outcome == "failed" and record.cause:
+            groups[(record.impl, record.cause)].append(record)
+    found = [
+        RootCause(
+            impl,
+            cause,
+            group[0].message,
+            sorted({c for r in group for c in r.clauses}, key=_clause_order),
+            list(dict.fromkeys(r.nodeid for r in group)),
+        )
+        for (impl, cause), group in groups.items()
+    ]
+    return sorted(found, key=lambda c: (-len(c.clauses), -len(c.tests), c.impl, c.cause))
+
+
+def _clause_order(clause: str) -> int:
+    order = list(CLAUSES)
+    return order.index(clause) if clause in CLAUSES else len(order)
+
+
+def origin(item: Any) -> str:
+    """The suite test function behind a test item, whichever subclass collected it (or the empty string)."""
+    function = getattr(item, "function", None)
+    module = getattr(function, "__module__", "") or ""
+    return f"{module}.{function.__qualname__}" if function is not None and module.startswith(_SUITE) else ""
+
+
+_SUITE = "memmapref.testing.suite."
+
+
+def suite_tests() -> dict[str, set[str]]:
+    """clause -> the suite's test functions that cite it (``origin`` names)."""
+    from . import suite
+
+    cited: dict[str, set[str]] = defaultdict(set)
+    for class_name in suite.__all__:
+        cls = getattr(suite, class_name)
+        for name in dir(cls):
+            function = getattr(cls, name)
+            if not name.startswith("test") or not callable(function):
+                continue
+            key = f"{function.__module__}.{function.__qualname__}"
+            marks = [*getattr(function, "pytestmark", []), *getattr(cls, "pytestmark", [])]
+            # A parametrized case may cite its own clauses (``pytest.param(..., marks=...)``).
+            marks += [
+                m for p in marks if p.name == "parametrize" for case in p.args[1] for m in getattr(case, "marks", ())
+            ]
+            for mark in marks:
+                if mark.name == "clause":
+                    for clause in mark.args:
+                        cited[clause].add(key)
+    return cited
+
+
+def verdicts(
+    records: Iterable[Record], deviations: dict[str, dict[str, str]], ran: dict[str, set[str]] | None = None
+) -> Table:
+    """impl -> clause -> its row, for every clause of SPEC.md and every implementation with declarations.
+
+    ``ran``: impl -> the suite test functions run for it (``origin``); given, a declared deviation
+    whose run tests all passed is stale only if every suite test of its clause was among them.
+    """
+    records = list(records)
+    by_suite = suite_tests() if ran is not None else {}
     by: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for record in records:
         for cited in record.clauses:
@@ -284,6 +442,11 @@ def verdicts(records: Iterable[Record], deviations: dict[str, dict[str, str]]) -
         for clause in CLAUSES.values():
             found = by.get((impl, clause.id), [])
             verdict, message, example = _verdict(clause.id, found, declared)
+            unrun = sorted(by_suite.get(clause.id, set()) - ran.get(impl, set())) if ran is not None else []
+            if verdict is Verdict.STALE and unrun:
+                verdict = Verdict.UNTESTED
+                names = ", ".join(u.rpartition(".")[2] for u in unrun)
+                message = f"untested: the declared deviation was not confirmed, and tests of it did not run ({names})"
             rows[clause.id] = Row(
                 verdict, message, example, declared.get(clause.id, ""), clause.level, clause.title, len(found)
             )
@@ -335,7 +498,7 @@ def _detail(row: Row) -> str:
     return row.deviation if row.verdict is Verdict.DEVIATION else row.message
 
 
-def render_text(table: Table) -> str:
+def render_text(table: Table, causes: list[RootCause] | None = None) -> str:
     lines = []
     for impl, rows in table.items():
         counts: dict[Verdict, int] = defaultdict(int)
@@ -349,11 +512,38 @@ def render_text(table: Table) -> str:
             detail = _detail(row)
             if row.verdict in _SHOWN and detail:
                 lines.append(textwrap.indent(textwrap.shorten(detail, 200), " " * 14))
+    shared = [c for c in causes or [] if len(c.clauses) > 1 or len(c.tests) > 1]
+    if shared:
+        lines.append(f"== root causes shared by several tests ({len(shared)}):")
+        for cause in shared:
+            lines.append(f"  {cause.impl}: {cause.cause}: {len(cause.clauses)} clauses, {len(cause.tests)} tests")
     return "\n".join(lines)
 
 
-def render_markdown(table: Table) -> str:
+_LISTED_TESTS = 10
+
+
+def render_markdown(table: Table, causes: list[RootCause] | None = None) -> str:
     out = ["# Conformance report", ""]
+    if causes:
+        out += [
+            "## Root causes",
+            "",
+            "Each failure below comes from one exception raised at one place (or one assertion of the suite);",
+            "fixing it may fix every clause it lists.",
+            "",
+        ]
+        for number, cause in enumerate(causes, 1):
+            tests = ", ".join(f"`{t}`" for t in cause.tests[:_LISTED_TESTS])
+            more = len(cause.tests) - _LISTED_TESTS
+            out += [
+                f"### {number}. {cause.impl}: {_inline(cause.cause)}",
+                "",
+                f"- failure: {_inline(textwrap.shorten(cause.message, 300))}",
+                f"- {len(cause.clauses)} clauses: {', '.join(cause.clauses)}",
+                f"- {len(cause.tests)} tests: {tests}" + (f" and {more} more" if more > 0 else ""),
+                "",
+            ]
     for impl, rows in table.items():
         out += [f"## {impl}", "", "| clause | level | verdict | title | detail |", "|---|---|---|---|---|"]
         for clause, row in rows.items():
@@ -363,6 +553,10 @@ def render_markdown(table: Table) -> str:
             out += ["", f"### {impl}: {clause} ({row.verdict})", "", "```python", row.example, "```"]
         out.append("")
     return "\n".join(out)
+
+
+def _inline(text: str) -> str:
+    return text.replace("`", "'").replace("\n", " ")
 
 
 def _cell(text: str) -> str:

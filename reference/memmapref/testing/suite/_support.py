@@ -107,6 +107,7 @@ def judge_each(impl: Adapter, *checks: tuple[str, Any]) -> None:
 
 def _as_assertion(exc: BaseException) -> AssertionError:
     error = AssertionError(str(exc))
+    error.__cause__ = exc  # the report finds the failure's root cause through it
     for attribute in (CLAUSE_ATTRIBUTE, SNIPPET_ATTRIBUTE):
         setattr(error, attribute, getattr(exc, attribute, None))
     return error
