@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from memmapref.testing.report import (
     suite_tests,
     verdicts,
 )
-from memmapref.testing.suite._support import judge_each
+from memmapref.testing.suite._support import judge_each, raises_builtin
 
 if sys.version_info < (3, 11):  # pragma: no cover -- the built-in exists from 3.11
     from exceptiongroup import ExceptionGroup
@@ -341,3 +342,34 @@ def test_the_origin_of_a_test_is_its_suite_function_whichever_class_collected_it
     assert key in suite_tests()["CREATE.1"]
     assert origin(_Collected(test_the_origin_of_a_test_is_its_suite_function_whichever_class_collected_it)) == ""
     assert origin(object()) == ""
+
+
+def test_a_failure_without_a_standalone_snippet_carries_the_reason_instead() -> None:
+    reporter = Reporter()
+    payload = {
+        "impl": "target",
+        "outcomes": {"CREATE.4": ["failed", "Failed: the child died", "import json"], "OPEN.1": ["passed", "", ""]},
+        "causes": {"CREATE.4": "Failed: the child died"},
+        "origin": "",
+        "unrunnable": "the scenario runs in a child process",
+        "deviations": {},
+    }
+    reporter.pytest_runtest_logreport(_Report(user_properties=[("memmapref", json.dumps(payload))]))  # type: ignore[arg-type]
+    crashed, passed = reporter.records
+    assert crashed.snippet == "" and crashed.unrunnable == "the scenario runs in a child process"
+    assert passed.unrunnable == ""
+    row = reporter.table()["target"]["CREATE.4"]
+    assert row.example == "" and row.unrunnable == "the scenario runs in a child process"
+
+
+def test_an_expected_refusal_is_shown_as_a_check_in_the_snippet() -> None:
+    adapter = Adapter(_Raising())
+    adapter.begin("/nowhere")
+    raises_builtin((ValueError,), adapter.open, "/nowhere/a", "f8", (1,))
+    assert adapter.transcript[-1].startswith("try:\n    h1 = impl.open('a', ")
+    assert "except (ValueError,):" in adapter.transcript[-1]
+    # A call the adapter does not record, or no adapter at all: the snippet is left as it is.
+    before = list(adapter.transcript)
+    raises_builtin((TypeError,), adapter.name_of)
+    raises_builtin((ValueError,), int, "x")
+    assert adapter.transcript == before

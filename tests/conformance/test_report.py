@@ -99,3 +99,11 @@ def test_a_long_list_of_tests_is_cut_short() -> None:
     records = [Record(f"t::{i}", "x", ["OPEN.2"], "failed", "boom", "", "boom") for i in range(13)]
     assert "- 13 tests: " in render_markdown(verdicts(records, {"x": {}}), root_causes(records))
     assert "`t::9` and 3 more" in render_markdown(verdicts(records, {"x": {}}), root_causes(records))
+
+
+def test_a_failure_without_a_snippet_says_why_in_the_markdown() -> None:
+    why = "the scenario runs in a child process"
+    records = [Record("t::a", "x", ["CREATE.4"], "failed", "Failed: the child died", "", "", why)]
+    markdown = render_markdown(verdicts(records, {"x": {}}))
+    assert f"No snippet: it would not reproduce this failure run alone ({why})." in markdown
+    assert "1 failures without a standalone snippet: CREATE.4" in markdown and "```python" not in markdown

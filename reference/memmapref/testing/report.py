@@ -71,6 +71,8 @@ class Record:
     snippet: str
     # Where the failure came from (``root_cause``): the same cause across tests is one bug.
     cause: str = ""
+    # Why no snippet can reproduce the failure as printed (a child-process or traced scenario); then no snippet.
+    unrunnable: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class Row:
     level: str = ""
     title: str = ""
     tests: int = 0  # how many test outcomes cited the clause
+    unrunnable: str = ""  # why the failure has no snippet that runs as printed
 
 
 # impl -> clause -> row
@@ -132,6 +135,7 @@ class Reporter:
                 "outcomes": outcomes,
                 "causes": causes,
                 "origin": origin(item),
+                "unrunnable": adapter.unrunnable,
                 "deviations": {c: d.reason for c, d in adapter.deviations.items()},
             }
             report.user_properties.append((_KEY, json.dumps(payload)))
@@ -156,11 +160,14 @@ class Reporter:
                 if payload.get("origin"):
                     self.ran[payload["impl"]].add(payload["origin"])
                 causes = payload.get("causes", {})
+                unrunnable = payload.get("unrunnable", "")
                 for cited, (outcome, message, snippet) in payload["outcomes"].items():
                     cause = causes.get(cited, "")
-                    self.records.append(
-                        Record(report.nodeid, payload["impl"], [cited], outcome, message, snippet, cause)
+                    why = unrunnable if snippet and unrunnable else ""
+                    record = Record(
+                        report.nodeid, payload["impl"], [cited], outcome, message, "" if why else snippet, cause, why
                     )
+                    self.records.append(record)
 
     def table(self) -> Table:
         return verdicts(self.records, self.deviations, self.ran)
@@ -441,43 +448,50 @@ def verdicts(
         rows: dict[str, Row] = {}
         for clause in CLAUSES.values():
             found = by.get((impl, clause.id), [])
-            verdict, message, example = _verdict(clause.id, found, declared)
+            verdict, message, example, unrunnable = _verdict(clause.id, found, declared)
             unrun = sorted(by_suite.get(clause.id, set()) - ran.get(impl, set())) if ran is not None else []
             if verdict is Verdict.STALE and unrun:
                 verdict = Verdict.UNTESTED
                 names = ", ".join(u.rpartition(".")[2] for u in unrun)
                 message = f"untested: the declared deviation was not confirmed, and tests of it did not run ({names})"
             rows[clause.id] = Row(
-                verdict, message, example, declared.get(clause.id, ""), clause.level, clause.title, len(found)
+                verdict,
+                message,
+                example,
+                declared.get(clause.id, ""),
+                clause.level,
+                clause.title,
+                len(found),
+                unrunnable,
             )
         table[impl] = rows
     return table
 
 
-def _verdict(clause: str, found: list[Record], declared: dict[str, str]) -> tuple[Verdict, str, str]:
-    """(verdict, message, example) of one clause from the outcomes of its tests."""
+def _verdict(clause: str, found: list[Record], declared: dict[str, str]) -> tuple[Verdict, str, str, str]:
+    """(verdict, message, example, why the example cannot be shown) of one clause from its tests' outcomes."""
     outcomes = {r.outcome for r in found}
     first_bad = next((r for r in found if r.outcome == "failed"), None)
     first_xfail = next((r for r in found if r.outcome == "xfailed"), None)
     if first_bad is not None:
-        return Verdict.FAILED, first_bad.message, first_bad.snippet
+        return Verdict.FAILED, first_bad.message, first_bad.snippet, first_bad.unrunnable
     if declared.get(clause):
         if first_xfail is not None:
-            return Verdict.DEVIATION, first_xfail.message, first_xfail.snippet
+            return Verdict.DEVIATION, first_xfail.message, first_xfail.snippet, first_xfail.unrunnable
         if outcomes & {"passed", "xpassed"}:
-            return Verdict.STALE, "declared deviation, but every test passed", ""
+            return Verdict.STALE, "declared deviation, but every test passed", "", ""
     if outcomes & {"passed", "xpassed"}:
-        return Verdict.PASSED, "", ""
+        return Verdict.PASSED, "", "", ""
     if found:
         # Not applicable only when every test of the clause was; a test that could not
         # observe the behaviour makes it untested, with that test's reason.
         unobserved = next((r for r in found if r.message.startswith("untested")), None)
         if unobserved is not None:
-            return Verdict.UNTESTED, unobserved.message, ""
-        return Verdict.NOT_APPLICABLE, found[0].message, ""
+            return Verdict.UNTESTED, unobserved.message, "", ""
+        return Verdict.NOT_APPLICABLE, found[0].message, "", ""
     if clause in REFERENCE_ONLY:
-        return Verdict.REFERENCE_ONLY, "", ""
-    return Verdict.UNTESTED, "", ""
+        return Verdict.REFERENCE_ONLY, "", "", ""
+    return Verdict.UNTESTED, "", "", ""
 
 
 def gate(table: Table) -> bool:
@@ -548,9 +562,16 @@ def render_markdown(table: Table, causes: list[RootCause] | None = None) -> str:
         out += [f"## {impl}", "", "| clause | level | verdict | title | detail |", "|---|---|---|---|---|"]
         for clause, row in rows.items():
             out.append(f"| {clause} | {row.level} | {row.verdict} | {row.title} | {_cell(_detail(row))} |")
-        examples = [(c, r) for c, r in rows.items() if r.example]
+        examples = [(c, r) for c, r in rows.items() if r.example or r.unrunnable]
         for clause, row in examples:
-            out += ["", f"### {impl}: {clause} ({row.verdict})", "", "```python", row.example, "```"]
+            out += ["", f"### {impl}: {clause} ({row.verdict})", ""]
+            if row.example:
+                out += ["```python", row.example, "```"]
+            else:
+                out.append(f"No snippet: it would not reproduce this failure run alone ({row.unrunnable}).")
+        unrunnable = [c for c, r in rows.items() if r.unrunnable]
+        if unrunnable:
+            out += ["", f"{len(unrunnable)} failures without a standalone snippet: {', '.join(unrunnable)}"]
         out.append("")
     return "\n".join(out)
 

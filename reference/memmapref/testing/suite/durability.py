@@ -247,6 +247,7 @@ def _injected_runs(impl: Adapter) -> list[tuple[Target, bool, Run]]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         done = list(pool.map(lambda job: _aimed(spec, *job), jobs))
     impl.note(base.code.strip())
+    impl.not_standalone("judged from a system-call trace of a child process under strace, with faults injected")
     return [(target, later, run) for (_, later), (target, run) in zip(jobs, done, strict=True)]
 
 
@@ -349,6 +350,7 @@ def _run(spec: str, body: str, inject: tuple[str, ...] = (), path: str = "") -> 
 def _scenario(impl: Adapter, body: str) -> Run:
     run = _run(_traceable(impl), body)
     impl.note(run.code.strip())
+    impl.not_standalone("judged from a system-call trace of a child process under strace")
     _survived(run)
     return run
 
