@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _specs(given: list[str] | None) -> list[str]:
-    from .testing.plugin import BUNDLED
+    from .testing.implementations import BUNDLED
 
     if not given:
         return [DEFAULT_IMPL]

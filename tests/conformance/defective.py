@@ -5,6 +5,7 @@ Each wraps a bundled implementation and changes one thing; its name says what.
 
 from __future__ import annotations
 
+import mmap
 import os
 from typing import Any
 
@@ -167,3 +168,26 @@ class _NumericOnly(_Wrapped):
 
 
 numeric_only = _NumericOnly("numeric-only")
+
+
+class _NoEmptyArrays(_Wrapped):
+    """Maps every array with ``mmap`` of its byte count, which an empty array's 0 is not: one bug behind
+    every clause whose examples shrink to a zero-size array (its capabilities still claim them)."""
+
+    @staticmethod
+    def _refuse_empty(handle: Any) -> Any:
+        if handle.array.size == 0:
+            handle.close()
+            mmap.mmap(-1, 0)  # OSError: [Errno 22] Invalid argument
+        return handle
+
+    def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> Any:
+        return self._refuse_empty(super().create(path, dtype, shape, offset=offset, order=order))
+
+    def open(
+        self, path: Any, dtype: Any, shape: Any = None, *, mode: str = "r", offset: int = 0, order: str = "C"
+    ) -> Any:
+        return self._refuse_empty(super().open(path, dtype, shape, mode=mode, offset=offset, order=order))
+
+
+no_empty_arrays = _NoEmptyArrays("no-empty-arrays")

@@ -54,8 +54,8 @@ def test_without_a_trace_every_clause_of_the_class_is_untested(monkeypatch: pyte
             records.append(Record(name, impl.name, clauses, "skipped", message, ""))
     rows = verdicts(records, {impl.name: {}})[impl.name]
     judged = ["HANDLE.3", "HANDLE.4", "HANDLE.8", "CREATE.9", "FAULT.11", "FAULT.12"]
-    assert {c: rows[c]["verdict"] for c in judged} == dict.fromkeys(judged, "untested")
-    assert rows["HANDLE.3"]["message"].startswith("untested: no system-call trace")
+    assert {c: rows[c].verdict for c in judged} == dict.fromkeys(judged, "untested")
+    assert rows["HANDLE.3"].message.startswith("untested: no system-call trace")
 
 
 def test_an_implementation_without_an_import_spec_is_not_applicable(tmp_path: Path) -> None:

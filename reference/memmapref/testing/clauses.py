@@ -7,7 +7,8 @@ SPEC.md holds the full text and is the one source of the table below, which
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple, Protocol
 
 
 class Clause(NamedTuple):
@@ -281,3 +282,12 @@ CLAUSES: dict[str, Clause] = {c.id: c for c in _TABLE}
 # and memory, its OS seam). The project's own tests check them; the suite does
 # not ask them of other implementations.
 REFERENCE_ONLY = frozenset({"CREATE.8", "HANDLE.6", "HANDLE.7", "MEAN.4", "REDUCE.1", "REDUCE.2", "REDUCE.3", "ERR.2"})
+
+
+class _Marked(Protocol):
+    def iter_markers(self, name: str) -> Iterable[Any]: ...
+
+
+def clause_ids(item: _Marked) -> list[str]:
+    """The clauses a test cites (its ``clause`` markers, nearest first), as they are written."""
+    return [c for mark in item.iter_markers("clause") for c in mark.args]

@@ -12,6 +12,7 @@ against all four, so a deviation that stops being one fails CI (strict xfail).
 
 from __future__ import annotations
 
+import importlib
 import math
 import mmap
 import operator
@@ -449,3 +450,22 @@ class _RawMmap:
 
 
 raw_mmap = _RawMmap()
+
+
+def _importable(name: str) -> bool:
+    """Installed and loadable here: pyarrow 26 refuses to import beside numpy 1.x."""
+    try:
+        importlib.import_module(name)
+    except ImportError:  # pragma: no cover -- only where it is missing or refuses the installed numpy
+        return False
+    return True
+
+
+# What ``--impl all`` checks (the plugin's default too).
+BUNDLED = [
+    "memmapref.testing.implementations:reference",
+    "memmapref.testing.implementations:numpy_memmap",
+    "memmapref.testing.implementations:npy_memmap",
+    "memmapref.testing.implementations:raw_mmap",
+    *(["memmapref.testing.impl_pyarrow:pyarrow_memory_map"] if _importable("pyarrow") else []),
+]

@@ -6,7 +6,6 @@ Load it with ``pytest_plugins = ["memmapref.testing.plugin"]`` in a conftest
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,29 +14,17 @@ from typing import Any
 import pytest
 
 from . import profiles
-from .clauses import CLAUSES
-from .protocol import Adapter, StaleDeviationWarning, load
+from .clauses import CLAUSES, clause_ids
+from .implementations import BUNDLED
+from .protocol import ADAPTER, Adapter, StaleDeviationWarning, load
+from .report import Reporter
+
+__all__ = ["ADAPTER", "BUNDLED", "clause_ids"]  # where downstream code found them before
 
 # At import, before Hypothesis's own plugin resolves --hypothesis-profile.
 profiles.register()
 
 
-def _importable(name: str) -> bool:
-    """Installed and loadable here: pyarrow 26 refuses to import beside numpy 1.x."""
-    try:
-        importlib.import_module(name)
-    except ImportError:  # pragma: no cover -- only where it is missing or refuses the installed numpy
-        return False
-    return True
-
-
-BUNDLED = [
-    "memmapref.testing.implementations:reference",
-    "memmapref.testing.implementations:numpy_memmap",
-    "memmapref.testing.implementations:npy_memmap",
-    "memmapref.testing.implementations:raw_mmap",
-    *(["memmapref.testing.impl_pyarrow:pyarrow_memory_map"] if _importable("pyarrow") else []),
-]
 _TARGETS = pytest.StashKey[dict[str, Any]]()
 
 
@@ -66,7 +53,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Every marker the suite's classes carry, so that a project subclassing them passes --strict-markers.
     config.addinivalue_line("markers", "clause(id, ...): the SPEC.md clause(s) this test checks")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    config.addinivalue_line("markers", "subprocess: runs its scenario in a child process")
     examples = config.getoption("examples")
     try:
         profiles.load(config.getoption("hypothesis_profile", None))
@@ -89,9 +79,8 @@ def pytest_configure(config: pytest.Config) -> None:
                 stacklevel=1,
             )
     config.stash[_TARGETS] = targets
-    from .report import Reporter
-
-    config.pluginmanager.register(Reporter(config), "memmapref-report")
+    folder = config.getoption("memmapref_report")
+    config.pluginmanager.register(Reporter(Path(folder) if folder else None), "memmapref-report")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -103,10 +92,6 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = [f"memmapref {__version__}, numpy {numpy.__version__}, hypothesis profile {profiles.active()}"]
     lines += [f"implementation under test: {t.name} ({spec})" for spec, t in targets.items()]
     return lines
-
-
-def clause_ids(item: pytest.Item) -> list[str]:
-    return [c for mark in item.iter_markers("clause") for c in mark.args]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -163,6 +148,3 @@ def impl(impl_spec: str, request: pytest.FixtureRequest, tmp_path: Path) -> Adap
     adapter.begin(str(tmp_path))
     request.node.stash[ADAPTER] = adapter
     return adapter
-
-
-ADAPTER = pytest.StashKey[Adapter]()

@@ -35,7 +35,7 @@ import pathlib
 import re
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -292,6 +292,8 @@ class Adapter:
         self.inapplicable: list[str] = []
         # Clauses a block of this test was about (Adapter.clause); a cited clause never entered was not exercised.
         self.entered: set[str] = set()
+        # Why this example's snippet cannot reproduce it when run alone ("" when it can).
+        self.unrunnable = ""
 
     # -- verdicts ---------------------------------------------------------------
 
@@ -338,11 +340,15 @@ class Adapter:
             return function(*args, **kwargs)
         except (KeyboardInterrupt, SystemExit, GeneratorExit) as exc:
             drop_locals(exc)
-            raise ImplementationAborted(
+            aborted = ImplementationAborted(
                 f"{self.name} raised {type(exc).__name__}({exc}) inside {getattr(function, '__name__', function)}"
-            ) from exc
+            )
+            _keep_snippet(aborted, self.snippet())
+            raise aborted from exc
         except BaseException as exc:
             drop_locals(exc)
+            # This example's calls, up to the one that raised: the report must not show a later example's.
+            _keep_snippet(exc, self.snippet())
             raise
 
     # -- transcript -------------------------------------------------------------
@@ -352,6 +358,7 @@ class Adapter:
         self._root = directory
         self._handles = 0
         self._names = {}
+        self.unrunnable = ""
         source = (
             f"from {self.spec.replace(':', ' import ')} as impl"
             if self.spec
@@ -364,6 +371,10 @@ class Adapter:
 
     def snippet(self) -> str:
         return "\n".join(self.transcript)
+
+    def not_standalone(self, reason: str) -> None:
+        """Say that this example's snippet cannot reproduce it as printed, and why; the report shows the reason."""
+        self.unrunnable = reason
 
     def _path(self, path: Any) -> str:
         text = str(os.fspath(path))
@@ -586,3 +597,15 @@ def _tag(exc: BaseException, clauses: tuple[str, ...], snippet: str) -> None:
         setattr(exc, SNIPPET_ATTRIBUTE, snippet)
     except AttributeError:  # pragma: no cover -- an exception class with __slots__ keeps its clause untold
         pass
+
+
+# The adapter of each running test, kept on its pytest item: the plugin's ``impl`` fixture
+# puts it there, the report reads it back to judge the test.
+ADAPTER = pytest.StashKey[Adapter]()
+
+
+def _keep_snippet(exc: BaseException, snippet: str) -> None:
+    # An exception class with __slots__ keeps no snippet.
+    if getattr(exc, SNIPPET_ATTRIBUTE, None) is None:
+        with suppress(AttributeError):
+            setattr(exc, SNIPPET_ATTRIBUTE, snippet)

@@ -19,11 +19,15 @@ and are gathered on the controller.
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 import textwrap
+import traceback
 from collections import defaultdict
 from collections.abc import Generator, Iterable
 from dataclasses import asdict, dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +36,29 @@ import pytest
 if sys.version_info < (3, 11):  # pragma: no cover -- the built-in exists from 3.11
     from exceptiongroup import BaseExceptionGroup
 
-from .clauses import CLAUSES, REFERENCE_ONLY
-from .plugin import ADAPTER, clause_ids
-from .protocol import CLAUSE_ATTRIBUTE, SNIPPET_ATTRIBUTE, Adapter, DeviationObserved, failure_text
+from .clauses import CLAUSES, REFERENCE_ONLY, clause_ids
+from .protocol import ADAPTER, CLAUSE_ATTRIBUTE, SNIPPET_ATTRIBUTE, Adapter, DeviationObserved, failure_text
 
 _KEY = "memmapref"
 _PENDING = "memmapref-pending"
 
-VERDICT_ORDER = ["failed", "stale deviation", "deviation", "passed", "not applicable", "reference only", "untested"]
+
+class Verdict(str, Enum):
+    """A clause's verdict for one implementation; a ``str``, so that report.json holds the plain words."""
+
+    FAILED = "failed"
+    STALE = "stale deviation"
+    DEVIATION = "deviation"
+    PASSED = "passed"
+    NOT_APPLICABLE = "not applicable"
+    REFERENCE_ONLY = "reference only"
+    UNTESTED = "untested"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+VERDICT_ORDER = list(Verdict)
 
 
 @dataclass
@@ -50,14 +69,53 @@ class Record:
     outcome: str  # passed, failed, xfailed, xpassed, skipped
     message: str
     snippet: str
+    # Where the failure came from (``root_cause``): the same cause across tests is one bug.
+    cause: str = ""
+    # Why no snippet can reproduce the failure as printed (a child-process or traced scenario); then no snippet.
+    unrunnable: str = ""
+
+
+@dataclass(frozen=True)
+class RootCause:
+    """One exception from one place, and every clause and test of one implementation it failed."""
+
+    impl: str
+    cause: str
+    message: str  # the first failure's text
+    clauses: list[str]
+    tests: list[str]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One clause's verdict for one implementation, and what the report shows of it."""
+
+    verdict: Verdict
+    message: str = ""
+    example: str = ""  # the snippet of the failure or the confirmed deviation
+    deviation: str = ""  # the declared reason, if any
+    level: str = ""
+    title: str = ""
+    tests: int = 0  # how many test outcomes cited the clause
+    unrunnable: str = ""  # why the failure has no snippet that runs as printed
+
+
+# impl -> clause -> row
+Table = dict[str, dict[str, Row]]
 
 
 class Reporter:
-    """Registered by :mod:`memmapref.testing.plugin`; one per pytest session (controller and workers)."""
+    """Registered by :mod:`memmapref.testing.plugin`; one per pytest session (controller and workers).
 
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
+    ``folder``: where report.md and report.json go; None prints the report only.
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
         self.records: list[Record] = []
+        # impl -> the suite test functions (``origin``) that ran for it: a deviation is stale only
+        # if every suite test of its clause ran and passed (a class not subclassed is not run).
+        self.ran: dict[str, set[str]] = defaultdict(set)
         self.deviations: dict[str, dict[str, str]] = {}
         # nodeid -> {"impl", "clauses"} of a test whose call has not reported yet.
         self.pending: dict[str, dict[str, Any]] = {}
@@ -70,10 +128,14 @@ class Reporter:
             # Announced before the call, so that a worker that dies in it still has the clauses to fail.
             report.user_properties.append((_PENDING, json.dumps({"impl": adapter.name, "clauses": clause_ids(item)})))
         if adapter is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
-            outcomes = judge(item, call, report, adapter)
+            causes: dict[str, str] = {}
+            outcomes = judge(item, call, report, adapter, causes)
             payload = {
                 "impl": adapter.name,
                 "outcomes": outcomes,
+                "causes": causes,
+                "origin": origin(item),
+                "unrunnable": adapter.unrunnable,
                 "deviations": {c: d.reason for c, d in adapter.deviations.items()},
             }
             report.user_properties.append((_KEY, json.dumps(payload)))
@@ -84,9 +146,10 @@ class Reporter:
         if pending is not None and report.failed and not any(key == _KEY for key, _ in report.user_properties):
             # pytest-xdist's report of a worker that died inside the test: the implementation crashed it.
             text = (report.longreprtext.strip().splitlines() or ["the worker died"])[-1]
+            message = f"the implementation killed the test process: {text}"
             for cited in pending["clauses"]:
-                message = f"the implementation killed the test process: {text}"
-                self.records.append(Record(report.nodeid, pending["impl"], [cited], "failed", message, ""))
+                record = Record(report.nodeid, pending["impl"], [cited], "failed", message, "", _normalized(message))
+                self.records.append(record)
             return
         for key, value in report.user_properties:
             if key == _PENDING and report.when == "setup" and report.passed:
@@ -94,11 +157,20 @@ class Reporter:
             if key == _KEY:
                 payload = json.loads(str(value))
                 self.deviations.setdefault(payload["impl"], payload["deviations"])
+                if payload.get("origin"):
+                    self.ran[payload["impl"]].add(payload["origin"])
+                causes = payload.get("causes", {})
+                unrunnable = payload.get("unrunnable", "")
                 for cited, (outcome, message, snippet) in payload["outcomes"].items():
-                    self.records.append(Record(report.nodeid, payload["impl"], [cited], outcome, message, snippet))
+                    cause = causes.get(cited, "")
+                    why = unrunnable if snippet and unrunnable else ""
+                    record = Record(
+                        report.nodeid, payload["impl"], [cited], outcome, message, "" if why else snippet, cause, why
+                    )
+                    self.records.append(record)
 
-    def table(self) -> dict[str, dict[str, dict[str, Any]]]:
-        return verdicts(self.records, self.deviations)
+    def table(self) -> Table:
+        return verdicts(self.records, self.deviations, self.ran)
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -106,18 +178,23 @@ class Reporter:
             return
         table = self.table()
         terminalreporter.write_sep("=", "memmapref conformance report")
-        terminalreporter.write_line(render_text(table))
-        target = self.config.getoption("memmapref_report")
-        if target:
-            folder = Path(target)
+        causes = root_causes(self.records)
+        terminalreporter.write_line(render_text(table, causes))
+        folder = self.folder
+        if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / "report.md").write_text(render_markdown(table))
-            document = {"gate": gate(table), "implementations": table, "records": [asdict(r) for r in self.records]}
+            (folder / "report.md").write_text(render_markdown(table, causes))
+            document = {
+                "gate": gate(table),
+                "implementations": {impl: {c: asdict(row) for c, row in rows.items()} for impl, rows in table.items()},
+                "root_causes": [asdict(c) for c in causes],
+                "records": [asdict(r) for r in self.records],
+            }
             (folder / "report.json").write_text(json.dumps(document, indent=1))
             terminalreporter.write_line(f"report written to {folder / 'report.md'} and {folder / 'report.json'}")
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        stale = [c for rows in self.table().values() for c, row in rows.items() if row["verdict"] == "stale deviation"]
+        stale = [c for rows in self.table().values() for c, row in rows.items() if row.verdict is Verdict.STALE]
         if stale and exitstatus == pytest.ExitCode.OK:
             # A deviation that no longer happens must be removed from its declaration.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -130,7 +207,11 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 
 
 def judge(
-    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, adapter: Adapter
+    item: pytest.Item,
+    call: pytest.CallInfo[None],
+    report: pytest.TestReport,
+    adapter: Adapter,
+    causes: dict[str, str] | None = None,
 ) -> dict[str, tuple[str, str, str]]:
     """Each clause's outcome in this test: clause -> (outcome, message, snippet).
 
@@ -139,11 +220,13 @@ def judge(
     clause fails every clause the test cites. A declared deviation is confirmed only
     by a failure of its own clause that it describes. The pytest outcome follows: failed
     if any clause failed, an expected failure if only declared deviations were seen.
+    ``causes``, if given, receives the :func:`root_cause` of each failed clause.
     """
     cited = clause_ids(item)
     if report.skipped and not hasattr(report, "wasxfail"):
         return {c: ("skipped", _skip_reason(report), "") for c in cited}
     failed: dict[str, tuple[str, str, str]] = {}
+    found: dict[str, str] = {}  # clause -> root cause of its failure
     observed = dict(adapter.observed)
     excinfo = call.excinfo if report.when == "call" else None
     rejected_only = False
@@ -159,23 +242,28 @@ def judge(
                 continue
             text = failure_text(exc)
             snippet = str(getattr(exc, SNIPPET_ATTRIBUTE, "") or adapter.snippet())
+            cause = root_cause(exc)
             tagged = getattr(exc, CLAUSE_ATTRIBUTE, None)
             if tagged:
                 for where in tagged:
                     failed.setdefault(where, ("failed", text, snippet))
+                    found.setdefault(where, cause)
                 continue
             if len(cited) == 1:
                 if adapter.deviation_for(cited[0], text) is not None:
                     observed.setdefault(cited[0], (text, snippet))
                 else:
                     failed.setdefault(cited[0], ("failed", text, snippet))
+                    found.setdefault(cited[0], cause)
                 continue
             for c in cited:
                 failed.setdefault(c, ("failed", f"{text} (not attributed to one clause of this test)", snippet))
+                found.setdefault(c, cause)
     elif report.failed:
         text = _message(report)
         for c in cited:
             failed.setdefault(c, ("failed", text, adapter.snippet()))
+            found.setdefault(c, _normalized(text))
     for c in cited:
         deviation = adapter.deviations.get(c)
         if deviation is not None and deviation.strict_for(adapter.test_id) and c not in observed and c not in failed:
@@ -189,6 +277,8 @@ def judge(
     for c in dict.fromkeys([*cited, *failed, *observed]):
         if c in failed:
             outcomes[c] = failed[c]
+            if causes is not None and c in found:
+                causes[c] = found[c]
         elif c in observed:
             outcomes[c] = ("xfailed", *observed[c])
         elif adapter.entered and c not in adapter.entered:
@@ -233,103 +323,261 @@ def _message(report: pytest.TestReport) -> str:
     return errors[0] if errors else (text.strip().splitlines() or [""])[-1]
 
 
-def verdicts(records: Iterable[Record], deviations: dict[str, dict[str, str]]) -> dict[str, dict[str, dict[str, Any]]]:
-    """impl -> clause -> {verdict, level, title, tests, example, message, deviation}."""
+def root_cause(exc: BaseException) -> str:
+    """Where a failure came from, the same for the same bug in every test it breaks.
+
+    The exception type and the innermost frame below the adapter's call into the implementation,
+    of the failure or of the exception it was raised while handling (the suite's "got X; expected
+    Y" wraps what the implementation raised); where no frame of the implementation took part (an
+    assertion of the suite), the failure's text with its numbers and paths blanked.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frame = _innermost_implementation_frame(current)
+        if frame is not None:
+            return f"{type(current).__name__} at {_short(frame.filename)}:{frame.lineno} in {frame.name}"
+        current = current.__cause__ or current.__context__
+    return _normalized(failure_text(exc))
+
+
+_ADAPTER_CALL = ("protocol.py", "_call")
+
+
+def _innermost_implementation_frame(exc: BaseException) -> traceback.FrameSummary | None:
+    frames = traceback.extract_tb(exc.__traceback__)
+    starts = [i for i, f in enumerate(frames) if (os.path.basename(f.filename), f.name) == _ADAPTER_CALL]
+    if not starts:
+        return None
+    inside = frames[starts[-1] + 1 :]
+    return inside[-1] if inside else None
+
+
+def _short(filename: str) -> str:
+    """A frame's file as a reader finds it: below site-packages, else relative to here, else as it is."""
+    parts = filename.replace(os.sep, "/").split("/")
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts:
+            return "/".join(parts[parts.index(marker) + 1 :])
+    relative = os.path.relpath(filename)
+    return filename if relative.startswith("..") else relative
+
+
+def _normalized(text: str) -> str:
+    """``text`` with what differs between examples of one bug (paths, addresses, numbers) blanked."""
+    text = re.sub(r"(?:[A-Za-z]:)?/[^\s'\",;:)]+", "<path>", text)
+    text = re.sub(r"0x[0-9a-fA-F]+", "<addr>", text)
+    return re.sub(r"\b\d+(?:\.\d+)?(?:e[-+]?\d+)?\b", "<n>", text)
+
+
+def root_causes(records: Iterable[Record]) -> list[RootCause]:
+    """The failures grouped by implementation and cause, those failing the most clauses first."""
+    groups: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for record in records:
+        if record.outcome == "failed" and record.cause:
+            groups[(record.impl, record.cause)].append(record)
+    found = [
+        RootCause(
+            impl,
+            cause,
+            group[0].message,
+            sorted({c for r in group for c in r.clauses}, key=_clause_order),
+            list(dict.fromkeys(r.nodeid for r in group)),
+        )
+        for (impl, cause), group in groups.items()
+    ]
+    return sorted(found, key=lambda c: (-len(c.clauses), -len(c.tests), c.impl, c.cause))
+
+
+def _clause_order(clause: str) -> int:
+    order = list(CLAUSES)
+    return order.index(clause) if clause in CLAUSES else len(order)
+
+
+def origin(item: Any) -> str:
+    """The suite test function behind a test item, whichever subclass collected it (or the empty string)."""
+    function = getattr(item, "function", None)
+    module = getattr(function, "__module__", "") or ""
+    return f"{module}.{function.__qualname__}" if function is not None and module.startswith(_SUITE) else ""
+
+
+_SUITE = "memmapref.testing.suite."
+
+
+def suite_tests() -> dict[str, set[str]]:
+    """clause -> the suite's test functions that cite it (``origin`` names)."""
+    from . import suite
+
+    cited: dict[str, set[str]] = defaultdict(set)
+    for class_name in suite.__all__:
+        cls = getattr(suite, class_name)
+        for name in dir(cls):
+            function = getattr(cls, name)
+            if not name.startswith("test") or not callable(function):
+                continue
+            key = f"{function.__module__}.{function.__qualname__}"
+            marks = [*getattr(function, "pytestmark", []), *getattr(cls, "pytestmark", [])]
+            # A parametrized case may cite its own clauses (``pytest.param(..., marks=...)``).
+            marks += [
+                m for p in marks if p.name == "parametrize" for case in p.args[1] for m in getattr(case, "marks", ())
+            ]
+            for mark in marks:
+                if mark.name == "clause":
+                    for clause in mark.args:
+                        cited[clause].add(key)
+    return cited
+
+
+def verdicts(
+    records: Iterable[Record], deviations: dict[str, dict[str, str]], ran: dict[str, set[str]] | None = None
+) -> Table:
+    """impl -> clause -> its row, for every clause of SPEC.md and every implementation with declarations.
+
+    ``ran``: impl -> the suite test functions run for it (``origin``); given, a declared deviation
+    whose run tests all passed is stale only if every suite test of its clause was among them.
+    """
+    records = list(records)
+    by_suite = suite_tests() if ran is not None else {}
     by: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for record in records:
         for cited in record.clauses:
             by[(record.impl, cited)].append(record)
-    table: dict[str, dict[str, dict[str, Any]]] = {}
+    table: Table = {}
     for impl, declared in deviations.items():
-        rows: dict[str, dict[str, Any]] = {}
+        rows: dict[str, Row] = {}
         for clause in CLAUSES.values():
             found = by.get((impl, clause.id), [])
-            rows[clause.id] = _verdict(clause.id, found, declared) | {
-                "level": clause.level,
-                "title": clause.title,
-                "tests": len(found),
-            }
+            verdict, message, example, unrunnable = _verdict(clause.id, found, declared)
+            unrun = sorted(by_suite.get(clause.id, set()) - ran.get(impl, set())) if ran is not None else []
+            if verdict is Verdict.STALE and unrun:
+                verdict = Verdict.UNTESTED
+                names = ", ".join(u.rpartition(".")[2] for u in unrun)
+                message = f"untested: the declared deviation was not confirmed, and tests of it did not run ({names})"
+            rows[clause.id] = Row(
+                verdict,
+                message,
+                example,
+                declared.get(clause.id, ""),
+                clause.level,
+                clause.title,
+                len(found),
+                unrunnable,
+            )
         table[impl] = rows
     return table
 
 
-def _verdict(clause: str, found: list[Record], declared: dict[str, str]) -> dict[str, Any]:
+def _verdict(clause: str, found: list[Record], declared: dict[str, str]) -> tuple[Verdict, str, str, str]:
+    """(verdict, message, example, why the example cannot be shown) of one clause from its tests' outcomes."""
     outcomes = {r.outcome for r in found}
     first_bad = next((r for r in found if r.outcome == "failed"), None)
     first_xfail = next((r for r in found if r.outcome == "xfailed"), None)
-    deviation = declared.get(clause, "")
     if first_bad is not None:
-        return {"verdict": "failed", "message": first_bad.message, "example": first_bad.snippet, "deviation": deviation}
-    if deviation:
+        return Verdict.FAILED, first_bad.message, first_bad.snippet, first_bad.unrunnable
+    if declared.get(clause):
         if first_xfail is not None:
-            return {
-                "verdict": "deviation",
-                "message": first_xfail.message,
-                "example": first_xfail.snippet,
-                "deviation": deviation,
-            }
+            return Verdict.DEVIATION, first_xfail.message, first_xfail.snippet, first_xfail.unrunnable
         if outcomes & {"passed", "xpassed"}:
-            return {
-                "verdict": "stale deviation",
-                "message": "declared deviation, but every test passed",
-                "example": "",
-                "deviation": deviation,
-            }
+            return Verdict.STALE, "declared deviation, but every test passed", "", ""
     if outcomes & {"passed", "xpassed"}:
-        return {"verdict": "passed", "message": "", "example": "", "deviation": deviation}
+        return Verdict.PASSED, "", "", ""
     if found:
         # Not applicable only when every test of the clause was; a test that could not
         # observe the behaviour makes it untested, with that test's reason.
         unobserved = next((r for r in found if r.message.startswith("untested")), None)
         if unobserved is not None:
-            return {"verdict": "untested", "message": unobserved.message, "example": "", "deviation": deviation}
-        return {"verdict": "not applicable", "message": found[0].message, "example": "", "deviation": deviation}
+            return Verdict.UNTESTED, unobserved.message, "", ""
+        return Verdict.NOT_APPLICABLE, found[0].message, "", ""
     if clause in REFERENCE_ONLY:
-        return {"verdict": "reference only", "message": "", "example": "", "deviation": deviation}
-    return {"verdict": "untested", "message": "", "example": "", "deviation": deviation}
+        return Verdict.REFERENCE_ONLY, "", "", ""
+    return Verdict.UNTESTED, "", "", ""
 
 
-def gate(table: dict[str, dict[str, dict[str, Any]]]) -> bool:
+def gate(table: Table) -> bool:
     """True when every MUST clause passed, is a confirmed deviation, or does not apply."""
     return all(
-        row["verdict"] not in ("failed", "stale deviation")
+        row.verdict not in (Verdict.FAILED, Verdict.STALE)
         for rows in table.values()
         for row in rows.values()
-        if row["level"] == "MUST"
+        if row.level == "MUST"
     )
 
 
-def render_text(table: dict[str, dict[str, dict[str, Any]]]) -> str:
+_MARK = {Verdict.PASSED: "ok", Verdict.FAILED: "FAIL", Verdict.DEVIATION: "dev", Verdict.STALE: "STALE"}
+_SHOWN = (Verdict.FAILED, Verdict.DEVIATION, Verdict.STALE)
+
+
+def _detail(row: Row) -> str:
+    return row.deviation if row.verdict is Verdict.DEVIATION else row.message
+
+
+def render_text(table: Table, causes: list[RootCause] | None = None) -> str:
     lines = []
     for impl, rows in table.items():
-        counts: dict[str, int] = defaultdict(int)
+        counts: dict[Verdict, int] = defaultdict(int)
         for row in rows.values():
-            counts[row["verdict"]] += 1
+            counts[row.verdict] += 1
         summary = ", ".join(f"{counts[v]} {v}" for v in VERDICT_ORDER if counts[v])
         lines.append(f"== {impl}: {summary}")
         for clause, row in rows.items():
-            mark = {"passed": "ok", "failed": "FAIL", "deviation": "dev", "stale deviation": "STALE"}.get(
-                row["verdict"], "-"
-            )
-            lines.append(f"  {mark:5} {clause:10} {row['level']:6} {row['verdict']:15} {row['title']}")
-            detail = row["deviation"] if row["verdict"] == "deviation" else row["message"]
-            if row["verdict"] in ("failed", "deviation", "stale deviation") and detail:
+            mark = _MARK.get(row.verdict, "-")
+            lines.append(f"  {mark:5} {clause:10} {row.level:6} {row.verdict.value:15} {row.title}")
+            detail = _detail(row)
+            if row.verdict in _SHOWN and detail:
                 lines.append(textwrap.indent(textwrap.shorten(detail, 200), " " * 14))
+    shared = [c for c in causes or [] if len(c.clauses) > 1 or len(c.tests) > 1]
+    if shared:
+        lines.append(f"== root causes shared by several tests ({len(shared)}):")
+        for cause in shared:
+            lines.append(f"  {cause.impl}: {cause.cause}: {len(cause.clauses)} clauses, {len(cause.tests)} tests")
     return "\n".join(lines)
 
 
-def render_markdown(table: dict[str, dict[str, dict[str, Any]]]) -> str:
+_LISTED_TESTS = 10
+
+
+def render_markdown(table: Table, causes: list[RootCause] | None = None) -> str:
     out = ["# Conformance report", ""]
+    if causes:
+        out += [
+            "## Root causes",
+            "",
+            "Each failure below comes from one exception raised at one place (or one assertion of the suite);",
+            "fixing it may fix every clause it lists.",
+            "",
+        ]
+        for number, cause in enumerate(causes, 1):
+            tests = ", ".join(f"`{t}`" for t in cause.tests[:_LISTED_TESTS])
+            more = len(cause.tests) - _LISTED_TESTS
+            out += [
+                f"### {number}. {cause.impl}: {_inline(cause.cause)}",
+                "",
+                f"- failure: {_inline(textwrap.shorten(cause.message, 300))}",
+                f"- {len(cause.clauses)} clauses: {', '.join(cause.clauses)}",
+                f"- {len(cause.tests)} tests: {tests}" + (f" and {more} more" if more > 0 else ""),
+                "",
+            ]
     for impl, rows in table.items():
         out += [f"## {impl}", "", "| clause | level | verdict | title | detail |", "|---|---|---|---|---|"]
         for clause, row in rows.items():
-            detail = row["deviation"] if row["verdict"] == "deviation" else row["message"]
-            out.append(f"| {clause} | {row['level']} | {row['verdict']} | {row['title']} | {_cell(detail)} |")
-        examples = [(c, r) for c, r in rows.items() if r["example"]]
+            out.append(f"| {clause} | {row.level} | {row.verdict} | {row.title} | {_cell(_detail(row))} |")
+        examples = [(c, r) for c, r in rows.items() if r.example or r.unrunnable]
         for clause, row in examples:
-            out += ["", f"### {impl}: {clause} ({row['verdict']})", "", "```python", row["example"], "```"]
+            out += ["", f"### {impl}: {clause} ({row.verdict})", ""]
+            if row.example:
+                out += ["```python", row.example, "```"]
+            else:
+                out.append(f"No snippet: it would not reproduce this failure run alone ({row.unrunnable}).")
+        unrunnable = [c for c, r in rows.items() if r.unrunnable]
+        if unrunnable:
+            out += ["", f"{len(unrunnable)} failures without a standalone snippet: {', '.join(unrunnable)}"]
         out.append("")
     return "\n".join(out)
+
+
+def _inline(text: str) -> str:
+    return text.replace("`", "'").replace("\n", " ")
 
 
 def _cell(text: str) -> str:

@@ -37,7 +37,7 @@ def written(impl: Adapter, tmp_path: Path, data: Any) -> tuple[Path, np.dtype[An
 
 
 def truncate(impl: Adapter, path: Path, size: int) -> None:
-    impl.note(f"os.truncate({path.name!r}, {size})")
+    impl.note(f"import os; os.truncate({path.name!r}, {size})")
     os.truncate(path, size)
 
 
@@ -85,12 +85,13 @@ def rewrite_npy_header(impl: Adapter, path: Path, change: Callable[[str], str]) 
         new = change(text.rstrip("\n").rstrip(" "))
         assert len(new) < length, f"the edited header {new!r} no longer fits in {length} bytes"
         f.seek(8 + width)
-        f.write(new.ljust(length - 1).encode("latin1") + b"\n")
-    impl.note(f"# edited the .npy header of {path.name!r} to {new!r}")
+        header = new.ljust(length - 1).encode("latin1") + b"\n"
+        f.write(header)
+    impl.note(f"with open({path.name!r}, 'r+b') as f: f.seek({8 + width}); f.write({header!r})")
 
 
 def patch(impl: Adapter, path: Path, at: int, data: bytes) -> None:
-    impl.note(f"# wrote {data!r} at byte {at} of {path.name!r}")
+    impl.note(f"with open({path.name!r}, 'r+b') as f: f.seek({at}); f.write({data!r})")
     with open(path, "r+b") as f:
         f.seek(at)
         f.write(data)

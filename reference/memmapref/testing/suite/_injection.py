@@ -134,6 +134,7 @@ def injected_runs(impl: Adapter) -> list[tuple[Target, bool, Run]]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         done = list(pool.map(lambda job: aimed(spec, *job), jobs))
     impl.note(base.code.strip())
+    impl.not_standalone("judged from a system-call trace of a child process under strace, with faults injected")
     return [(target, later, run) for (_, later), (target, run) in zip(jobs, done, strict=True)]
 
 

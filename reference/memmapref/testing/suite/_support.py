@@ -75,6 +75,8 @@ def unchanged(before: FileState, path: Path) -> None:
 
 def raises_builtin(classes: tuple[type[BaseException], ...], call: Any, *args: Any, **kwargs: Any) -> BaseException:
     """Call and demand an exception of one of the built-in ``classes`` (ERR.1); return it."""
+    adapter = getattr(call, "__self__", None)
+    recorded = len(adapter.transcript) if isinstance(adapter, Adapter) else None
     try:
         result = call(*args, **kwargs)
     except classes as exc:
@@ -83,11 +85,11 @@ def raises_builtin(classes: tuple[type[BaseException], ...], call: Any, *args: A
         raise  # an example rejected for a missing capability is no error of the implementation
     except Exception as exc:
         pytest.fail(f"got {type(exc).__name__}: {exc}; expected {' or '.join(c.__name__ for c in classes)}")
-    names = " or ".join(c.__name__ for c in classes)
-    # ``call`` is an Adapter method, so the snippet has the call; it must fail where the suite did.
-    call.__self__.note(f"raise AssertionError('got a result; expected {names}')")
+    finally:
+        if isinstance(adapter, Adapter) and recorded is not None and len(adapter.transcript) == recorded + 1:
+            _expect_in_snippet(adapter, classes)
     result.close()
-    pytest.fail(f"got a result ({type(result).__name__}); expected {names}")
+    pytest.fail(f"got a result ({type(result).__name__}); expected {' or '.join(c.__name__ for c in classes)}")
 
 
 def judge_each(impl: Adapter, *checks: tuple[str, Any]) -> None:
@@ -115,6 +117,7 @@ def judge_each(impl: Adapter, *checks: tuple[str, Any]) -> None:
 
 def _as_assertion(exc: BaseException) -> AssertionError:
     error = AssertionError(str(exc))
+    error.__cause__ = exc  # the report finds the failure's root cause through it
     for attribute in (CLAUSE_ATTRIBUTE, SNIPPET_ATTRIBUTE):
         setattr(error, attribute, getattr(exc, attribute, None))
     return error
@@ -146,6 +149,7 @@ impl = Adapter(load({impl.spec!r}), spec={impl.spec!r})
         + body
     )
     impl.note(code.strip())
+    impl.not_standalone("the scenario runs in a child process (it may crash it) and is judged from the child's reports")
     return run_python(code)
 
 
@@ -156,3 +160,13 @@ def child_reports(outcome: Outcome) -> list[dict[str, Any]]:
             f"{outcome.stdout[-1000:]}\n{outcome.stderr[-2000:]}"
         )
     return [json.loads(line) for line in outcome.stdout.splitlines() if line.startswith("{")]
+
+
+def _expect_in_snippet(adapter: Adapter, classes: tuple[type[BaseException], ...]) -> None:
+    """Show the call just recorded as the check it is: the snippet goes on past a call that raises as it
+    must, and stops with an AssertionError at one that returns."""
+    names = ", ".join(c.__name__ for c in classes)
+    adapter.transcript[-1] = (
+        f"try:\n    {adapter.transcript[-1]}\nexcept ({names},):\n    pass  # as the clause asks\n"
+        f"else:\n    raise AssertionError({f'returned a result; expected {names}'!r})"
+    )

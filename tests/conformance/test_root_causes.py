@@ -1,0 +1,49 @@
+"""One bug behind many clauses is reported once: an implementation that cannot map a zero-size array.
+
+Hypothesis shrinks every failing example to the smallest array, a zero-size one, so this one bug
+fails most of the clauses that draw shapes; the report must show it as one root cause with those
+clauses, before the per-clause detail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from checkrun import failing_check
+
+HERE = Path(__file__).parent
+SELECTION = "TestCreate or TestReopenReadOnly or test_slice_mean or test_filtered_sum"
+
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("root-causes")
+
+
+@pytest.fixture(scope="module")
+def report(out: Path) -> dict[str, Any]:
+    return failing_check(HERE, "defective", ["no_empty_arrays"], out, "-n", "2", "--profile", "quick", "-k", SELECTION)
+
+
+def test_one_bug_is_one_root_cause_with_every_clause_it_fails(report: dict[str, Any]) -> None:
+    first = report["root_causes"][0]
+    assert first["impl"] == "no-empty-arrays"
+    assert first["cause"].startswith("OSError at ") and first["cause"].endswith("defective.py:161 in _refuse_empty")
+    assert {"CREATE.1", "OPEN.3", "MEAN.1", "FSUM.1"} <= set(first["clauses"])
+    rows = report["implementations"]["no-empty-arrays"]
+    assert all(rows[c]["verdict"] == "failed" for c in first["clauses"])
+    assert len(first["tests"]) > 1
+    # Every record of the cause is a failure from that one place.
+    records = [r for r in report["records"] if r["cause"] == first["cause"]]
+    assert records and all(r["outcome"] == "failed" and r["message"].startswith("OSError") for r in records)
+
+
+def test_the_root_cause_is_shown_once_before_the_clauses(report: dict[str, Any], out: Path) -> None:
+    markdown = (out / "report.md").read_text()
+    cause = report["root_causes"][0]["cause"]
+    assert markdown.count(cause) == 1
+    assert markdown.index("## Root causes") < markdown.index(cause) < markdown.index("## no-empty-arrays")
