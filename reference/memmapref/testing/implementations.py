@@ -284,7 +284,8 @@ class _NpyMemmap:
         "OPEN.2": "np.load(mmap_mode='r+') maps through numpy.memmap, which extends a truncated .npy with zeros",
         "FAULT.2": "np.load(mmap_mode='r+') grows a short .npy with zeros, and raises EOFError on an empty one",
         "FAULT.3": "np.load on an empty file raises EOFError ('No data left in file'), not ValueError",
-        "FAULT.8": "a negative shape in the header raises OverflowError in modes 'r' and 'c', not ValueError",
+        "FAULT.8": "a negative shape in the header raises OverflowError, not ValueError, in modes 'r' and 'c' "
+        + ("(mode 'r+' refuses it with ValueError)" if _NUMPY_2 else "and in mode 'r+' as well"),
         "FAULT.9": _NO_REDUCTIONS,
         "CREATE.4": "open_memmap(mode='w+') extends the file sparsely: SIGBUS on a full disk",
         "CREATE.5": "open_memmap(mode='w+') opens with 'w+b', which truncates the old file before anything can fail "
