@@ -373,3 +373,41 @@ def test_an_expected_refusal_is_shown_as_a_check_in_the_snippet() -> None:
     raises_builtin((TypeError,), adapter.name_of)
     raises_builtin((ValueError,), int, "x")
     assert adapter.transcript == before
+
+
+def test_a_rejected_example_is_no_failure_of_any_clause() -> None:
+    from hypothesis.errors import UnsatisfiedAssumption
+
+    def rejected() -> None:
+        raise UnsatisfiedAssumption
+
+    with pytest.raises(UnsatisfiedAssumption):
+        judge_each(_adapter(), ("A.1", rejected), ("B.2", lambda: None))
+
+
+def test_a_result_where_a_refusal_was_due_fails_and_is_closed() -> None:
+    closed = []
+
+    class _Result:
+        def close(self) -> None:
+            closed.append(True)
+
+    with pytest.raises(pytest.fail.Exception, match="got a result"):
+        raises_builtin((ValueError,), _Result)
+    assert closed == [True]
+
+
+def test_an_exception_keeps_the_snippet_of_the_call_it_first_left() -> None:
+    from memmapref.testing.protocol import SNIPPET_ATTRIBUTE
+
+    adapter = Adapter(_Raising())
+    adapter.begin("/nowhere")
+    failure = ValueError("inner")
+    setattr(failure, SNIPPET_ATTRIBUTE, "the first snippet")
+
+    def fails() -> None:
+        raise failure
+
+    with pytest.raises(ValueError, match="inner") as caught:
+        adapter._call(fails)
+    assert getattr(caught.value, SNIPPET_ATTRIBUTE) == "the first snippet"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -137,3 +138,9 @@ def test_an_unsupported_dtype_is_never_created(tmp_path: Path) -> None:
         draws()
     assert adapter.inapplicable[0] == "not applicable: numbers-only does not support dtype |S4"
     assert not (tmp_path / "a.bin").exists() and not (tmp_path / "b.bin").exists()
+
+
+def test_a_path_like_that_is_no_pathlib_path_shows_what_it_holds() -> None:
+    from memmapref.testing.strategies import FsPath
+
+    assert repr(FsPath("data.bin")) == "FsPath('data.bin')" and os.fspath(FsPath(b"x")) == b"x"

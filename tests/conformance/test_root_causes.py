@@ -32,7 +32,11 @@ def report(out: Path) -> dict[str, Any]:
 def test_one_bug_is_one_root_cause_with_every_clause_it_fails(report: dict[str, Any]) -> None:
     first = report["root_causes"][0]
     assert first["impl"] == "no-empty-arrays"
-    assert first["cause"].startswith("OSError at ") and first["cause"].endswith("defective.py:161 in _refuse_empty")
+    # The line of the bug itself: the one mmap call in defective.py that maps zero bytes.
+    source = (HERE / "defective.py").read_text().splitlines()
+    line = next(n for n, text in enumerate(source, 1) if "mmap.mmap(-1, 0)" in text)
+    assert first["cause"].startswith("OSError at ")
+    assert first["cause"].endswith(f"defective.py:{line} in _refuse_empty")
     assert {"CREATE.1", "OPEN.3", "MEAN.1", "FSUM.1"} <= set(first["clauses"])
     rows = report["implementations"]["no-empty-arrays"]
     assert all(rows[c]["verdict"] == "failed" for c in first["clauses"])

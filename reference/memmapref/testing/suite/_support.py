@@ -162,11 +162,15 @@ def child_reports(outcome: Outcome) -> list[dict[str, Any]]:
     return [json.loads(line) for line in outcome.stdout.splitlines() if line.startswith("{")]
 
 
-def _expect_in_snippet(adapter: Adapter, classes: tuple[type[BaseException], ...]) -> None:
-    """Show the call just recorded as the check it is: the snippet goes on past a call that raises as it
+def refusal_check(line: str, classes: tuple[type[BaseException], ...]) -> str:
+    """``line`` of a snippet as the check it is: the snippet goes on past a call that raises as it
     must, and stops with an AssertionError at one that returns."""
     names = ", ".join(c.__name__ for c in classes)
-    adapter.transcript[-1] = (
-        f"try:\n    {adapter.transcript[-1]}\nexcept ({names},):\n    pass  # as the clause asks\n"
+    return (
+        f"try:\n    {line}\nexcept ({names},):\n    pass  # as the clause asks\n"
         f"else:\n    raise AssertionError({f'returned a result; expected {names}'!r})"
     )
+
+
+def _expect_in_snippet(adapter: Adapter, classes: tuple[type[BaseException], ...]) -> None:
+    adapter.transcript[-1] = refusal_check(adapter.transcript[-1], classes)

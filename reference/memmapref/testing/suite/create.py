@@ -98,10 +98,18 @@ class CreateTests:
         impl.flush(old)
         impl.close(old)
         before = FileState.of(path)
+        shown = impl.relative(path)
+        impl.note(f"before = open({shown!r}, 'rb').read()")
         try:
             handle = impl.create(path, np.float64, spelled)
         except Exception as exc:
             refused = exc
+            # In the snippet, a refusal that changed the file fails the check that the old file survived it,
+            # with the refusal chained; one that left it raises (an accepted spelling refused).
+            impl.transcript[-1] = (
+                f"try:\n    {impl.transcript[-1]}\nexcept Exception:\n"
+                f"    assert open({shown!r}, 'rb').read() == before, 'the file changed'\n    raise"
+            )
 
             def accepted() -> None:
                 raise refused

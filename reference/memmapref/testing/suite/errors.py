@@ -16,7 +16,7 @@ import pytest
 from .. import strategies as mst
 from ..oracle import FileState
 from ..protocol import Adapter, drop_locals, literal
-from ._support import fresh_file, same_bytes, unchanged
+from ._support import fresh_file, refusal_check, same_bytes, unchanged
 
 SHAPE = (4, 5)
 
@@ -252,11 +252,7 @@ def _expect(impl: Adapter, expected: tuple[type[BaseException], ...], method: st
     """The call must raise one of ``expected``: a wrong class breaks ``clause`` and ERR.1, no error ``clause`` alone."""
     names = " or ".join(c.__name__ for c in expected)
     # The snippet goes on past a call that raises as it must, and stops at one that does not.
-    impl.note(
-        f"try:\n    h = {call.source(method)}\n"
-        f"except ({', '.join(c.__name__ for c in expected)},):\n    pass  # as the clause asks\n"
-        f"else:\n    raise AssertionError('returned a handle; expected {names}')"
-    )
+    impl.note(refusal_check(f"h = {call.source(method)}", expected))
     try:
         handle = call.run(impl, method)
     except expected:
