@@ -62,3 +62,17 @@ class FileState:
         if not os.path.isfile(path):
             return cls(True, info.st_size, info.st_mtime_ns, "")
         return cls(True, info.st_size, info.st_mtime_ns, hashlib.sha256(read_bytes(path)).hexdigest())
+
+
+def npy_data_offset(path: Any) -> int:
+    """Bytes before the data of a ``.npy`` file: magic, version, header length field, header.
+
+    Version 1 stores the header length in 2 bytes, versions 2 and 3 in 4.
+    """
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if len(head) < 10 or head[:6] != b"\x93NUMPY":
+        raise ValueError(f"got {path!s} without the .npy magic; expected a .npy file; fix: check the file")
+    if head[6] == 1:
+        return 10 + int.from_bytes(head[8:10], "little")
+    return 12 + int.from_bytes(head[8:12], "little")

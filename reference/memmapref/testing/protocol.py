@@ -27,20 +27,53 @@ example can be shown as a snippet that reproduces it.
 
 from __future__ import annotations
 
-import fnmatch
-import importlib
-import math
 import os
 import pathlib
-import re
-import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field, fields
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
 import numpy as np
 import pytest
+
+from .capabilities import Capabilities
+from .failures import (
+    CLAUSE_ATTRIBUTE,
+    SNIPPET_ATTRIBUTE,
+    Deviation,
+    DeviationObserved,
+    ImplementationAborted,
+    StaleDeviationWarning,
+    drop_locals,
+    failure_text,
+    keep_snippet,
+    tag,
+)
+from .literals import dtype_literal, literal
+from .loading import load
+from .oracle import npy_data_offset
+
+# The names adapters and suites import from here, wherever they are defined.
+__all__ = [
+    "ADAPTER",
+    "CLAUSE_ATTRIBUTE",
+    "SNIPPET_ATTRIBUTE",
+    "Adapter",
+    "Capabilities",
+    "Deviation",
+    "DeviationObserved",
+    "Handle",
+    "Implementation",
+    "ImplementationAborted",
+    "StaleDeviationWarning",
+    "drop_locals",
+    "dtype_literal",
+    "failure_text",
+    "literal",
+    "load",
+    "npy_data_offset",
+]
 
 
 class Handle(Protocol):
@@ -61,208 +94,7 @@ class Implementation(Protocol):
     ) -> Handle: ...
 
 
-@dataclass(frozen=True)
-class Capabilities:
-    """What an implementation supports; the suite never reports a missing one as a pass.
-
-    A test (or one Hypothesis example) that needs what the implementation lacks is
-    not run for it, and a clause whose every test was left out is "not applicable".
-
-    * ``file_format``: ``"raw"`` (the array's bytes from ``offset`` on, nothing else)
-      or ``"npy"`` (a ``.npy`` header before the data). Without ``"raw"``, the tests
-      that lay a file out by hand (OPEN.3, OPEN.5, CREATE.2's offset bytes, most
-      FAULT clauses) are left out; ``"npy"`` adds the header tests (FAULT.7, FAULT.8).
-    * ``modes``: the modes ``open`` takes, of ``"r"``, ``"r+"``, ``"c"``. A mode
-      left out is never drawn: OPEN.8 needs ``"r+"``, OPEN.9 needs ``"c"``, and each
-      mode-parametrized case of another clause runs only in the modes given.
-    * ``offsets``: whether ``offset`` may be non-zero. Without it every call uses
-      offset 0 and ARGS.5, OPEN.5 and CREATE.2's offset cases are left out.
-    * ``orders``: the orders of ``"C"``, ``"F"`` taken. An order left out is never
-      drawn, and the accepted-spelling cases of ARGS.6 for it are left out.
-    * ``shape_none``: whether ``open(..., shape=None)`` infers the length (OPEN.3 and
-      FAULT.6 are left out without it).
-    * ``empty_arrays``: whether arrays with a zero-length dimension can be created
-      and opened. Without it, examples drawing one are left out of every test but
-      the implementation's own CREATE.1 and OPEN.3 tests, which still try them.
-    * ``dtypes``: the dtypes supported: ``None`` (every dtype ARGS.4 accepts), a set
-      of ``numpy.dtype.kind`` characters (``{"b", "i", "u", "f", "c"}``), or a
-      predicate ``dtype -> bool``. Strategies and explicit cases use only supported
-      dtypes (a Hypothesis example drawing another is rejected); for an unsupported
-      one, ARGS.4 demands that ``create`` refuse it with ``TypeError`` (it is judged,
-      never skipped).
-    """
-
-    file_format: str = "raw"
-    modes: frozenset[str] = frozenset({"r", "r+", "c"})
-    offsets: bool = True
-    orders: frozenset[str] = frozenset({"C", "F"})
-    shape_none: bool = True
-    empty_arrays: bool = True
-    dtypes: frozenset[str] | Callable[[np.dtype[Any]], bool] | None = None
-
-    def supports(self, dtype: Any) -> bool:
-        """Whether the implementation supports ``dtype`` (one ``numpy.dtype()`` accepts)."""
-        if self.dtypes is None:
-            return True
-        dt = np.dtype(dtype)
-        if callable(self.dtypes):
-            return bool(self.dtypes(dt))
-        # A structured or subarray dtype is supported when each of its fields is.
-        if dt.subdtype is not None:
-            return self.supports(dt.subdtype[0])
-        if dt.fields is not None:
-            return all(self.supports(field[0]) for field in dt.fields.values())
-        return dt.kind in self.dtypes
-
-    @classmethod
-    def of(cls, value: Any) -> Capabilities:
-        if value is None:
-            return cls()
-        if isinstance(value, cls):
-            return value
-        known = {f.name for f in fields(cls)}
-        unknown = set(value) - known
-        if unknown:
-            raise ValueError(
-                f"got capability names {sorted(unknown)}; expected some of {sorted(known)}; "
-                "fix: spell them as memmapref.testing.protocol.Capabilities fields"
-            )
-        given: dict[str, Any] = {
-            k: frozenset(v) if k in ("modes", "orders") or (k == "dtypes" and not callable(v) and v is not None) else v
-            for k, v in value.items()
-        }
-        return cls(**given)
-
-
-@dataclass(frozen=True)
-class Deviation:
-    """A clause an implementation knowingly does not meet, and which failures confirm it.
-
-    ``cases``: ``fnmatch`` patterns of the test ids (``test_name[params]``) where the
-    deviation must happen; in those it is strict (a test that passes fails as stale).
-    Empty: any test of the clause may confirm it, and none has to.
-    ``match``: a regular expression the failure (``ExceptionType: message``) must
-    match (``re.search``); a failure of the clause that does not match is a failure.
-    """
-
-    reason: str
-    cases: tuple[str, ...] = ()
-    match: str | None = None
-
-    @classmethod
-    def of(cls, value: str | Deviation) -> Deviation:
-        return value if isinstance(value, Deviation) else cls(str(value))
-
-    def covers(self, test_id: str) -> bool:
-        return not self.cases or any(fnmatch.fnmatchcase(test_id, pattern) for pattern in self.cases)
-
-    def strict_for(self, test_id: str) -> bool:
-        return bool(self.cases) and self.covers(test_id)
-
-    def describes(self, failure: str) -> bool:
-        return self.match is None or re.search(self.match, failure) is not None
-
-
-def drop_locals(exc: BaseException) -> None:
-    """Clear the implementation's finished frames in ``exc`` and the exceptions it chains.
-
-    The report keeps a failure's exception; its frames' locals would keep what the failed call
-    opened (numpy.memmap's ``mmap`` when ``np.ndarray`` refuses the order) open for as long, and
-    the leak would be the suite's. The traceback's lines stay.
-    """
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        traceback.clear_frames(current.__traceback__)
-        pending += [current.__cause__, current.__context__]
-
-
-class ImplementationAborted(RuntimeError):
-    """The implementation raised KeyboardInterrupt, SystemExit or another non-Exception inside a call."""
-
-
-class DeviationObserved(Exception):
-    """Ends one example (outside Hypothesis, the test) at a confirmed declared deviation."""
-
-    def __init__(self, clause: str) -> None:
-        super().__init__(f"declared deviation of {clause} observed")
-        self.clause = clause
-
-
-CLAUSE_ATTRIBUTE = "_memmapref_clause"
-SNIPPET_ATTRIBUTE = "_memmapref_snippet"
-
-
-def failure_text(exc: BaseException) -> str:
-    """``Type: first line of the message``: what a deviation's ``match`` is matched against."""
-    message = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {message[0] if message else ''}".strip()
-
-
 _T = TypeVar("_T")
-
-
-class StaleDeviationWarning(UserWarning):
-    """A declared deviation names a clause id that SPEC.md does not have."""
-
-
-def load(spec: str) -> Any:
-    """Import ``module:attribute``; call the attribute if it is a zero-argument factory."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise ValueError(f"got --impl {spec!r}; expected MODULE:ATTRIBUTE; fix: e.g. --impl mypkg.impl:memmap_impl")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(
-            f"got --impl {spec!r}; could not import {module_name!r} ({exc}); fix: install it or fix the name"
-        ) from None
-    try:
-        target = getattr(module, attr)
-    except AttributeError:
-        raise ValueError(
-            f"got --impl {spec!r}; {module_name!r} has no attribute {attr!r}; fix: check the name"
-        ) from None
-    if isinstance(target, type) or (callable(target) and not hasattr(target, "create")):
-        target = target()
-    missing = [name for name in ("name", "create", "open") if not hasattr(target, name)]
-    if missing:
-        raise ValueError(
-            f"got --impl {spec!r}, an object without {missing}; expected the protocol of "
-            "memmapref.testing.protocol; fix: add name, create() and open()"
-        )
-    return target
-
-
-def literal(value: Any) -> str:
-    """Python source that rebuilds ``value``: arrays from their exact bytes."""
-    if isinstance(value, np.ndarray):
-        return (
-            f"np.frombuffer(bytes.fromhex({value.tobytes().hex()!r}), dtype={dtype_literal(value.dtype)})"
-            f".reshape({value.shape!r})"
-        )
-    if isinstance(value, type):
-        return f"np.{value.__name__}" if issubclass(value, np.generic) else value.__name__
-    if isinstance(value, np.dtype):
-        return dtype_literal(value)
-    if isinstance(value, np.generic):
-        return f"np.{type(value).__name__}({value.item()!r})"
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"float({str(value)!r})"
-    if isinstance(value, tuple):
-        inner = ", ".join(literal(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, list):
-        return "[" + ", ".join(literal(v) for v in value) + "]"
-    if value is Ellipsis:
-        return "..."
-    if isinstance(value, slice):
-        return f"slice({value.start!r}, {value.stop!r}, {value.step!r})"
-    return repr(value)
 
 
 @dataclass
@@ -324,7 +156,7 @@ class Adapter:
                 if keep_going:
                     return
                 _end_example(clauses[0])
-            _tag(exc, tuple(broken), self.snippet())
+            tag(exc, tuple(broken), self.snippet())
             raise
 
     def deviation_for(self, clause: str, failure: str) -> Deviation | None:
@@ -343,12 +175,12 @@ class Adapter:
             aborted = ImplementationAborted(
                 f"{self.name} raised {type(exc).__name__}({exc}) inside {getattr(function, '__name__', function)}"
             )
-            _keep_snippet(aborted, self.snippet())
+            keep_snippet(aborted, self.snippet())
             raise aborted from exc
         except BaseException as exc:
             drop_locals(exc)
             # This example's calls, up to the one that raised: the report must not show a later example's.
-            _keep_snippet(exc, self.snippet())
+            keep_snippet(exc, self.snippet())
             raise
 
     # -- transcript -------------------------------------------------------------
@@ -531,41 +363,6 @@ def _copy(array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return copy
 
 
-def dtype_literal(dtype: np.dtype[Any]) -> str:
-    """Source that rebuilds ``dtype`` exactly: field offsets, padding and alignment included."""
-    if dtype.subdtype is not None:
-        base, shape = dtype.subdtype
-        return f"np.dtype(({dtype_literal(base)}, {shape!r}))"
-    if dtype.fields is None:
-        return repr(dtype.str)
-    descr = dtype.descr
-    # The short list form, where it rebuilds the dtype: no padding between fields, no alignment flag.
-    if not dtype.isalignedstruct and all(entry[0] for entry in descr) and np.dtype(descr) == dtype:
-        return repr(descr)
-    names = list(dtype.names or ())
-    formats = ", ".join(dtype_literal(dtype.fields[n][0]) for n in names)
-    offsets = [dtype.fields[n][1] for n in names]
-    aligned = ", 'aligned': True" if dtype.isalignedstruct else ""
-    return (
-        f"np.dtype({{'names': {names!r}, 'formats': [{formats}], 'offsets': {offsets!r}, "
-        f"'itemsize': {dtype.itemsize}{aligned}}})"
-    )
-
-
-def npy_data_offset(path: Any) -> int:
-    """Bytes before the data of a ``.npy`` file: magic, version, header length field, header.
-
-    Version 1 stores the header length in 2 bytes, versions 2 and 3 in 4.
-    """
-    with open(path, "rb") as f:
-        head = f.read(12)
-    if len(head) < 10 or head[:6] != b"\x93NUMPY":
-        raise ValueError(f"got {path!s} without the .npy magic; expected a .npy file; fix: check the file")
-    if head[6] == 1:
-        return 10 + int.from_bytes(head[8:10], "little")
-    return 12 + int.from_bytes(head[8:12], "little")
-
-
 def _passes_through(exc: BaseException) -> bool:
     """Hypothesis' own control flow (a rejected example) is not a failure of any clause."""
     from hypothesis.errors import UnsatisfiedAssumption
@@ -591,21 +388,6 @@ def _end_example(clause: str) -> None:
     raise DeviationObserved(clause)
 
 
-def _tag(exc: BaseException, clauses: tuple[str, ...], snippet: str) -> None:
-    try:
-        setattr(exc, CLAUSE_ATTRIBUTE, clauses)
-        setattr(exc, SNIPPET_ATTRIBUTE, snippet)
-    except AttributeError:  # pragma: no cover -- an exception class with __slots__ keeps its clause untold
-        pass
-
-
 # The adapter of each running test, kept on its pytest item: the plugin's ``impl`` fixture
 # puts it there, the report reads it back to judge the test.
 ADAPTER = pytest.StashKey[Adapter]()
-
-
-def _keep_snippet(exc: BaseException, snippet: str) -> None:
-    # An exception class with __slots__ keeps no snippet.
-    if getattr(exc, SNIPPET_ATTRIBUTE, None) is None:
-        with suppress(AttributeError):
-            setattr(exc, SNIPPET_ATTRIBUTE, snippet)
