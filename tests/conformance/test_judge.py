@@ -10,18 +10,10 @@ from typing import Any
 
 import pytest
 
+from memmapref.testing.causes import _short, root_cause, root_causes
 from memmapref.testing.protocol import Adapter, Deviation, DeviationObserved
-from memmapref.testing.report import (
-    Record,
-    Reporter,
-    _short,
-    judge,
-    origin,
-    root_cause,
-    root_causes,
-    suite_tests,
-    verdicts,
-)
+from memmapref.testing.report import Reporter, judge, origin, suite_tests, verdicts
+from memmapref.testing.results import Record
 from memmapref.testing.suite._support import judge_each, raises_builtin
 
 if sys.version_info < (3, 11):  # pragma: no cover -- the built-in exists from 3.11

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from memmapref.testing.report import (
-    Record,
-    Reporter,
-    gate,
-    render_markdown,
-    render_text,
-    root_causes,
-    suite_tests,
-    verdicts,
-)
+from memmapref.testing.causes import root_causes
+from memmapref.testing.render import render_markdown, render_text
+from memmapref.testing.report import Reporter, gate, suite_tests, verdicts
+from memmapref.testing.results import Record
 
 
 def _record(clauses: list[str], outcome: str, impl: str = "x", message: str = "", snippet: str = "") -> Record:

@@ -9,7 +9,8 @@ import pytest
 from memmapref.testing import trace
 from memmapref.testing.implementations import reference
 from memmapref.testing.protocol import Adapter
-from memmapref.testing.report import Record, verdicts
+from memmapref.testing.report import verdicts
+from memmapref.testing.results import Record
 from memmapref.testing.subproc import Outcome
 from memmapref.testing.suite import DurabilityTests, _injection, _traced, durability
 

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .implementations import _ORDER_CASES, _ORDER_FAILURE, _ORDERS_OF_NDARRAY, REFUSED, _cases
+from ._shared import _ORDER_CASES, _ORDER_FAILURE, _ORDERS_OF_NDARRAY, REFUSED, _cases
 from .protocol import Capabilities, Deviation
 
 

@@ -19,15 +19,10 @@ and are gathered on the controller.
 from __future__ import annotations
 
 import json
-import os
-import re
 import sys
-import textwrap
-import traceback
 from collections import defaultdict
 from collections.abc import Generator, Iterable
-from dataclasses import asdict, dataclass
-from enum import Enum
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -36,72 +31,14 @@ import pytest
 if sys.version_info < (3, 11):  # pragma: no cover -- the built-in exists from 3.11
     from exceptiongroup import BaseExceptionGroup
 
+from .causes import _normalized, root_cause, root_causes
 from .clauses import CLAUSES, REFERENCE_ONLY, clause_ids
 from .protocol import ADAPTER, CLAUSE_ATTRIBUTE, SNIPPET_ATTRIBUTE, Adapter, DeviationObserved, failure_text
+from .render import render_markdown, render_text
+from .results import Record, Row, Table, Verdict
 
 _KEY = "memmapref"
 _PENDING = "memmapref-pending"
-
-
-class Verdict(str, Enum):
-    """A clause's verdict for one implementation; a ``str``, so that report.json holds the plain words."""
-
-    FAILED = "failed"
-    STALE = "stale deviation"
-    DEVIATION = "deviation"
-    PASSED = "passed"
-    NOT_APPLICABLE = "not applicable"
-    REFERENCE_ONLY = "reference only"
-    UNTESTED = "untested"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-VERDICT_ORDER = list(Verdict)
-
-
-@dataclass
-class Record:
-    nodeid: str
-    impl: str
-    clauses: list[str]
-    outcome: str  # passed, failed, xfailed, xpassed, skipped
-    message: str
-    snippet: str
-    # Where the failure came from (``root_cause``): the same cause across tests is one bug.
-    cause: str = ""
-    # Why no snippet can reproduce the failure as printed (a child-process or traced scenario); then no snippet.
-    unrunnable: str = ""
-
-
-@dataclass(frozen=True)
-class RootCause:
-    """One exception from one place, and every clause and test of one implementation it failed."""
-
-    impl: str
-    cause: str
-    message: str  # the first failure's text
-    clauses: list[str]
-    tests: list[str]
-
-
-@dataclass(frozen=True)
-class Row:
-    """One clause's verdict for one implementation, and what the report shows of it."""
-
-    verdict: Verdict
-    message: str = ""
-    example: str = ""  # the snippet of the failure or the confirmed deviation
-    deviation: str = ""  # the declared reason, if any
-    level: str = ""
-    title: str = ""
-    tests: int = 0  # how many test outcomes cited the clause
-    unrunnable: str = ""  # why the failure has no snippet that runs as printed
-
-
-# impl -> clause -> row
-Table = dict[str, dict[str, Row]]
 
 
 class Reporter:
@@ -323,78 +260,6 @@ def _message(report: pytest.TestReport) -> str:
     return errors[0] if errors else (text.strip().splitlines() or [""])[-1]
 
 
-def root_cause(exc: BaseException) -> str:
-    """Where a failure came from, the same for the same bug in every test it breaks.
-
-    The exception type and the innermost frame below the adapter's call into the implementation,
-    of the failure or of the exception it was raised while handling (the suite's "got X; expected
-    Y" wraps what the implementation raised); where no frame of the implementation took part (an
-    assertion of the suite), the failure's text with its numbers and paths blanked.
-    """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        frame = _innermost_implementation_frame(current)
-        if frame is not None:
-            return f"{type(current).__name__} at {_short(frame.filename)}:{frame.lineno} in {frame.name}"
-        current = current.__cause__ or current.__context__
-    return _normalized(failure_text(exc))
-
-
-_ADAPTER_CALL = ("protocol.py", "_call")
-
-
-def _innermost_implementation_frame(exc: BaseException) -> traceback.FrameSummary | None:
-    frames = traceback.extract_tb(exc.__traceback__)
-    starts = [i for i, f in enumerate(frames) if (os.path.basename(f.filename), f.name) == _ADAPTER_CALL]
-    if not starts:
-        return None
-    inside = frames[starts[-1] + 1 :]
-    return inside[-1] if inside else None
-
-
-def _short(filename: str) -> str:
-    """A frame's file as a reader finds it: below site-packages, else relative to here, else as it is."""
-    parts = filename.replace(os.sep, "/").split("/")
-    for marker in ("site-packages", "dist-packages"):
-        if marker in parts:
-            return "/".join(parts[parts.index(marker) + 1 :])
-    relative = os.path.relpath(filename)
-    return filename if relative.startswith("..") else relative
-
-
-def _normalized(text: str) -> str:
-    """``text`` with what differs between examples of one bug (paths, addresses, numbers) blanked."""
-    text = re.sub(r"(?:[A-Za-z]:)?/[^\s'\",;:)]+", "<path>", text)
-    text = re.sub(r"0x[0-9a-fA-F]+", "<addr>", text)
-    return re.sub(r"\b\d+(?:\.\d+)?(?:e[-+]?\d+)?\b", "<n>", text)
-
-
-def root_causes(records: Iterable[Record]) -> list[RootCause]:
-    """The failures grouped by implementation and cause, those failing the most clauses first."""
-    groups: dict[tuple[str, str], list[Record]] = defaultdict(list)
-    for record in records:
-        if record.outcome == "failed" and record.cause:
-            groups[(record.impl, record.cause)].append(record)
-    found = [
-        RootCause(
-            impl,
-            cause,
-            group[0].message,
-            sorted({c for r in group for c in r.clauses}, key=_clause_order),
-            list(dict.fromkeys(r.nodeid for r in group)),
-        )
-        for (impl, cause), group in groups.items()
-    ]
-    return sorted(found, key=lambda c: (-len(c.clauses), -len(c.tests), c.impl, c.cause))
-
-
-def _clause_order(clause: str) -> int:
-    order = list(CLAUSES)
-    return order.index(clause) if clause in CLAUSES else len(order)
-
-
 def origin(item: Any) -> str:
     """The suite test function behind a test item, whichever subclass collected it (or the empty string)."""
     function = getattr(item, "function", None)
@@ -502,83 +367,3 @@ def gate(table: Table) -> bool:
         for row in rows.values()
         if row.level == "MUST"
     )
-
-
-_MARK = {Verdict.PASSED: "ok", Verdict.FAILED: "FAIL", Verdict.DEVIATION: "dev", Verdict.STALE: "STALE"}
-_SHOWN = (Verdict.FAILED, Verdict.DEVIATION, Verdict.STALE)
-
-
-def _detail(row: Row) -> str:
-    return row.deviation if row.verdict is Verdict.DEVIATION else row.message
-
-
-def render_text(table: Table, causes: list[RootCause] | None = None) -> str:
-    lines = []
-    for impl, rows in table.items():
-        counts: dict[Verdict, int] = defaultdict(int)
-        for row in rows.values():
-            counts[row.verdict] += 1
-        summary = ", ".join(f"{counts[v]} {v}" for v in VERDICT_ORDER if counts[v])
-        lines.append(f"== {impl}: {summary}")
-        for clause, row in rows.items():
-            mark = _MARK.get(row.verdict, "-")
-            lines.append(f"  {mark:5} {clause:10} {row.level:6} {row.verdict.value:15} {row.title}")
-            detail = _detail(row)
-            if row.verdict in _SHOWN and detail:
-                lines.append(textwrap.indent(textwrap.shorten(detail, 200), " " * 14))
-    shared = [c for c in causes or [] if len(c.clauses) > 1 or len(c.tests) > 1]
-    if shared:
-        lines.append(f"== root causes shared by several tests ({len(shared)}):")
-        for cause in shared:
-            lines.append(f"  {cause.impl}: {cause.cause}: {len(cause.clauses)} clauses, {len(cause.tests)} tests")
-    return "\n".join(lines)
-
-
-_LISTED_TESTS = 10
-
-
-def render_markdown(table: Table, causes: list[RootCause] | None = None) -> str:
-    out = ["# Conformance report", ""]
-    if causes:
-        out += [
-            "## Root causes",
-            "",
-            "Each failure below comes from one exception raised at one place (or one assertion of the suite);",
-            "fixing it may fix every clause it lists.",
-            "",
-        ]
-        for number, cause in enumerate(causes, 1):
-            tests = ", ".join(f"`{t}`" for t in cause.tests[:_LISTED_TESTS])
-            more = len(cause.tests) - _LISTED_TESTS
-            out += [
-                f"### {number}. {cause.impl}: {_inline(cause.cause)}",
-                "",
-                f"- failure: {_inline(textwrap.shorten(cause.message, 300))}",
-                f"- {len(cause.clauses)} clauses: {', '.join(cause.clauses)}",
-                f"- {len(cause.tests)} tests: {tests}" + (f" and {more} more" if more > 0 else ""),
-                "",
-            ]
-    for impl, rows in table.items():
-        out += [f"## {impl}", "", "| clause | level | verdict | title | detail |", "|---|---|---|---|---|"]
-        for clause, row in rows.items():
-            out.append(f"| {clause} | {row.level} | {row.verdict} | {row.title} | {_cell(_detail(row))} |")
-        examples = [(c, r) for c, r in rows.items() if r.example or r.unrunnable]
-        for clause, row in examples:
-            out += ["", f"### {impl}: {clause} ({row.verdict})", ""]
-            if row.example:
-                out += ["```python", row.example, "```"]
-            else:
-                out.append(f"No snippet: it would not reproduce this failure run alone ({row.unrunnable}).")
-        unrunnable = [c for c, r in rows.items() if r.unrunnable]
-        if unrunnable:
-            out += ["", f"{len(unrunnable)} failures without a standalone snippet: {', '.join(unrunnable)}"]
-        out.append("")
-    return "\n".join(out)
-
-
-def _inline(text: str) -> str:
-    return text.replace("`", "'").replace("\n", " ")
-
-
-def _cell(text: str) -> str:
-    return textwrap.shorten(text, 160).replace("|", "\\|") if text else ""
