@@ -32,6 +32,14 @@ from test_verdicts import NAMES  # noqa: E402 -- the verdict tests' run, shared
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 
+# The sweeps over every defective and every bundled implementation run a few hundred snippets, each a
+# fresh interpreter, some rebuilding arrays of 2**24 items from their bytes: about 13 CPU-minutes, more
+# than the default run can spend. The mutant sweep and the judging logic run every time.
+sweep = pytest.mark.skipif(
+    os.environ.get("MEMMAPREF_SNIPPET_SWEEP") != "1",
+    reason="the sweep of every defective and bundled snippet takes ~13 CPU-minutes; MEMMAPREF_SNIPPET_SWEEP=1 runs it",
+)
+
 REFERENCE = Path(memmapref.__file__).parents[1]
 
 
@@ -146,6 +154,7 @@ def test_every_mutant_failure_runs_as_printed(tmp_path_factory: pytest.TempPathF
     assert found["wrong"] == [], "\n\n".join(found["wrong"])
 
 
+@sweep
 @pytest.mark.xdist_group("verdict-report")  # the verdict tests' check run, as above
 def test_every_defective_failure_runs_as_printed(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
     out = tmp_path_factory.mktemp("verdicts")
@@ -155,6 +164,7 @@ def test_every_defective_failure_runs_as_printed(tmp_path_factory: pytest.TempPa
     assert found["wrong"] == [], "\n\n".join(found["wrong"])
 
 
+@sweep
 def test_every_bundled_deviation_reproduces_or_says_why_not(tmp_path: Path) -> None:
     out = tmp_path / "bundled"
     command = [sys.executable, "-m", "memmapref", "check", "--impl", "all", "--profile", "quick", "-n", "2"]
