@@ -15,7 +15,7 @@ import secrets
 import stat
 
 from . import _oscalls, _validate
-from .errors import AccessError, NotAFileError, message, os_error
+from .errors import AccessError, message, not_a_file, os_error
 
 # Filesystems without fallocate support answer with one of these; the file is then
 # extended sparsely, and SPEC.md CREATE.4 says what that costs.
@@ -47,12 +47,7 @@ def check_creatable(path: str) -> None:
     except OSError as exc:
         raise os_error(exc, "find", path, "check the path; every part before the last must be a directory") from exc
     if not stat.S_ISREG(info.st_mode):
-        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        raise NotAFileError(
-            errno.EISDIR,
-            message(f"{path!r}, which is {kind}", "a regular file or a new name", "pass the path of a data file"),
-            path,
-        )
+        raise not_a_file(path, info.st_mode, "a regular file or a new name")
 
 
 def check_replaceable(path: str, target: str) -> None:

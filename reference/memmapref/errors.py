@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 
 
 class MemmapError(Exception):
@@ -206,3 +207,11 @@ __all__ = [
 
 class ReductionArgumentError(MemmapError, ValueError):
     """A reduction argument (threshold, chunk size, thread count) is out of range."""
+
+
+def not_a_file(path: str, mode: int, expected: str) -> NotAFileError:
+    """The error for a path whose ``st_mode`` is not a regular file's: a directory, a FIFO, a device."""
+    kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+    return NotAFileError(
+        errno.EISDIR, message(f"{path!r}, which is {kind}", expected, "pass the path of a data file"), path
+    )

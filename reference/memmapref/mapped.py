@@ -29,7 +29,7 @@ import numpy as np
 
 from . import _newfile, _oscalls, _validate
 from ._validate import Request
-from .errors import FileSizeError, LayoutError, MemmapError, NotAFileError, message, os_error
+from .errors import FileSizeError, LayoutError, MemmapError, message, not_a_file, os_error
 from .handle import MappedArray
 
 __all__ = ["MappedArray", "create", "open"]
@@ -113,12 +113,7 @@ def _check_regular(path: str) -> None:
     except OSError as exc:
         raise os_error(exc, "find", path, "check the path, or create the file with memmapref.create()") from exc
     if not stat.S_ISREG(info.st_mode):
-        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        raise NotAFileError(
-            errno.EISDIR,
-            message(f"{path!r}, which is {kind}", "a regular file", "pass the path of a data file"),
-            path,
-        )
+        raise not_a_file(path, info.st_mode, "a regular file")
 
 
 def _open_fix(exc: OSError, mode: str) -> str:

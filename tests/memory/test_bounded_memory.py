@@ -9,8 +9,9 @@ contiguous, strided and byte-swapped inputs.
 
 from __future__ import annotations
 
+import contextlib
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -127,16 +128,23 @@ def peaks(handle: memmapref.MappedArray, index: Any, chunk_bytes: int, threads: 
     return mean, total
 
 
-@pytest.mark.clause("REDUCE.1")
-@pytest.mark.parametrize(("chunk_bytes", "threads"), LIMITS, ids=[f"{c}B-{t}t" for c, t in LIMITS])
-@pytest.mark.parametrize("layout", LAYOUTS)
-def test_extra_memory_stays_below_four_chunks(tmp_path: Path, layout: str, chunk_bytes: int, threads: int) -> None:
+@contextlib.contextmanager
+def _native_and_swapped(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    """The same values as a native and a byte-swapped file, each open as a 2-d handle."""
     values = np.linspace(0, 1, ITEMS)
     native_path, swapped_path = tmp_path / "native.f8", tmp_path / "swapped.f8"
     write_repeated(native_path, values, 1)
     write_repeated(swapped_path, values.astype(">f8"), 1)
     shape = (ITEMS // 1024, 1024)
     with memmapref.open(native_path, "<f8", shape) as native, memmapref.open(swapped_path, ">f8", shape) as swapped:
+        yield native, swapped
+
+
+@pytest.mark.clause("REDUCE.1")
+@pytest.mark.parametrize(("chunk_bytes", "threads"), LIMITS, ids=[f"{c}B-{t}t" for c, t in LIMITS])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_extra_memory_stays_below_four_chunks(tmp_path: Path, layout: str, chunk_bytes: int, threads: int) -> None:
+    with _native_and_swapped(tmp_path) as (native, swapped):
         mean, total = peaks(*LAYOUTS[layout](native, swapped), chunk_bytes, threads)
     bound = 4 * chunk_bytes
     assert mean < bound, f"slice_mean allocated {mean} bytes; the bound is {bound}"
@@ -153,12 +161,7 @@ def test_one_worker_stays_within_its_share(tmp_path: Path, layout: str, chunk_by
     every np.add.reduce of a 2-d block (two buffers of up to 64 KiB), which
     took a worker past its share at 64 KiB chunks whatever the thread timing.
     """
-    values = np.linspace(0, 1, ITEMS)
-    native_path, swapped_path = tmp_path / "native.f8", tmp_path / "swapped.f8"
-    write_repeated(native_path, values, 1)
-    write_repeated(swapped_path, values.astype(">f8"), 1)
-    shape = (ITEMS // 1024, 1024)
-    with memmapref.open(native_path, "<f8", shape) as native, memmapref.open(swapped_path, ">f8", shape) as swapped:
+    with _native_and_swapped(tmp_path) as (native, swapped):
         mean, total = peaks(*LAYOUTS[layout](native, swapped), chunk_bytes, 1)
     share = 2 * chunk_bytes // _chunking.SHARED_WORKERS + _chunking._WORKER_OVERHEAD
     assert mean < share, f"slice_mean's one worker allocated {mean} bytes; its share is {share}"
