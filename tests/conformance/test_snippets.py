@@ -28,7 +28,7 @@ HERE = Path(__file__).parent
 META = HERE.parent / "meta"
 sys.path.insert(0, str(META))
 import mutants  # noqa: E402 -- beside the mutant tests, which share this check run
-from test_verdicts import NAMES  # noqa: E402 -- the verdict tests' run, shared
+from test_verdicts import verdict_reports  # noqa: E402 -- the verdict tests' runs, shared
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 
@@ -157,9 +157,10 @@ def test_every_mutant_failure_runs_as_printed(tmp_path_factory: pytest.TempPathF
 @sweep
 @pytest.mark.xdist_group("verdict-report")  # the verdict tests' check run, as above
 def test_every_defective_failure_runs_as_printed(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
-    out = tmp_path_factory.mktemp("verdicts")
-    report = failing_check(HERE, "defective", NAMES, out, "-n", "2", "--profile", "quick")
-    found = _check_all(report, tmp_path, [str(HERE), str(HERE.parent)])
+    found: dict[str, list[str]] = {}
+    for number, report in enumerate(verdict_reports(tmp_path_factory)):
+        for kind, items in _check_all(report, tmp_path / str(number), [str(HERE), str(HERE.parent)]).items():
+            found.setdefault(kind, []).extend(items)
     assert found["reproduces"], "the KeyboardInterrupt inside slice_mean reproduces"
     assert found["wrong"] == [], "\n\n".join(found["wrong"])
 
