@@ -154,17 +154,24 @@ print(float(np.mean(array)), flush=True)
 """
 
 
-@pytest.mark.clause("CREATE.7")
 @pytest.mark.subprocess
-def test_create_of_the_same_path_kills_a_reader_of_the_old_file(tmp_path: Path) -> None:
-    cut = "pa.create_memory_map(PATH, 128).close()  # a smaller file at the same path"
-    outcome = run_python(_SIGBUS_CHILD.format(path=str(tmp_path / "data.bin"), cut=cut))
-    assert outcome.signal == "SIGBUS", outcome
-
-
-@pytest.mark.clause("FAULT.9")
-@pytest.mark.subprocess
-def test_a_mean_over_a_truncated_map_dies_of_sigbus(tmp_path: Path) -> None:
-    cut = "os.truncate(PATH, 0)  # as another process would"
+@pytest.mark.parametrize(
+    "cut",
+    [
+        # CREATE.7: create of the same path kills a reader of the old file.
+        pytest.param(
+            "pa.create_memory_map(PATH, 128).close()  # a smaller file at the same path",
+            id="create-over-a-mapped-file",
+            marks=pytest.mark.clause("CREATE.7"),
+        ),
+        # FAULT.9: a mean over a map whose file is truncated dies.
+        pytest.param(
+            "os.truncate(PATH, 0)  # as another process would",
+            id="truncated-under-a-mean",
+            marks=pytest.mark.clause("FAULT.9"),
+        ),
+    ],
+)
+def test_a_reader_of_a_file_cut_under_its_map_dies_of_sigbus(tmp_path: Path, cut: str) -> None:
     outcome = run_python(_SIGBUS_CHILD.format(path=str(tmp_path / "data.bin"), cut=cut))
     assert outcome.signal == "SIGBUS", outcome
