@@ -219,23 +219,11 @@ def slice_mean(
     SPEC.md MEAN.4 for the bound. An empty selection gives nan with numpy's
     RuntimeWarning, as np.mean does.
     """
-    return _over(a, chunk_bytes, threads, lambda source, budget, wanted: _slice_mean(source, index, budget, wanted))
-
-
-def _over(
-    a: Any,
-    chunk_bytes: Any,
-    threads: Any,
-    run: Callable[[Source, int, int], Any],
-    check: Callable[[], None] = lambda: None,
-) -> Any:
-    """``run`` on ``a``'s source with the checked chunk budget and thread count; the source is released either way."""
     budget = _validate.chunk_bytes(chunk_bytes, MIN_CHUNK_BYTES, DEFAULT_CHUNK_BYTES)
     wanted = _validate.threads(threads, default_threads(), max_threads())
-    check()
     source = Source(a)
     try:
-        result = run(source, budget, wanted)
+        result = _slice_mean(source, index, budget, wanted)
     except BaseException:
         source.discard()  # the reduction's own error is the one to raise
         raise
@@ -298,13 +286,17 @@ def filtered_sum(
     64-bit accumulator does. NaN is never selected (NaN > t is false). Dtypes
     numpy refuses raise numpy's own exception.
     """
-    return _over(
-        a,
-        chunk_bytes,
-        threads,
-        lambda source, budget, wanted: _filtered_sum(source, threshold, budget, wanted),
-        lambda: _validate.threshold(threshold),
-    )
+    budget = _validate.chunk_bytes(chunk_bytes, MIN_CHUNK_BYTES, DEFAULT_CHUNK_BYTES)
+    wanted = _validate.threads(threads, default_threads(), max_threads())
+    _validate.threshold(threshold)
+    source = Source(a)
+    try:
+        result = _filtered_sum(source, threshold, budget, wanted)
+    except BaseException:
+        source.discard()  # the reduction's own error is the one to raise
+        raise
+    source.close()
+    return result
 
 
 def _filtered_sum(source: Source, threshold: Any, budget: int, wanted: int) -> Any:
