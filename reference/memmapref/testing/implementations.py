@@ -95,8 +95,9 @@ class _NumpyMemmap:
             match=r"got (a handle|TypeError: unhashable type)",
         ),
         "ARGS.8": Deviation(
-            f"an open file object is accepted as the path (numpy.memmap maps the file behind it); {_RESOLVE}",
-            cases=_cases(REFUSED, "path-file-object*") + _cases(ACCEPTED, "path-pathlike*"),
+            "an open file object is accepted as the path (numpy.memmap maps the file behind it)"
+            + (f"; {_RESOLVE}" if _NUMPY_2 else ""),
+            cases=_cases(REFUSED, "path-file-object*") + (_cases(ACCEPTED, "path-pathlike*") if _NUMPY_2 else ()),
             match=r"got a handle; expected TypeError|AttributeError: 'FsPath' object has no attribute 'resolve'",
         ),
         "FAULT.2": _NUMPY_GROWS,
@@ -116,9 +117,10 @@ class _NumpyMemmap:
             "a negative offset or shape entry raises OverflowError ('memory mapped offset/length must be "
             "positive'), which `except ValueError` does not catch; in modes 'r' and 'c' a float shape raises "
             "ValueError from mmap ('mmap length is greater than file size'), not TypeError; an int or array "
-            "order and an array mode raise TypeError, not ValueError",
+            "order and an array mode raise TypeError, not ValueError"
+            + ("" if _NUMPY_2 else "; numpy 1.x refuses 'S0' with ValueError ('cannot mmap an empty file')"),
             match=r"got (OverflowError: memory mapped (offset|length) must be positive"
-            r"|ValueError: mmap length is greater than file size"
+            r"|ValueError: (mmap length is greater than file size|cannot mmap an empty file)"
             r"|TypeError: (order must be str|unhashable type))",
         ),
         "ERR.3": Deviation(
@@ -192,11 +194,6 @@ class _NpyMemmap:
             match=r"got (TypeError: (object of type 'NoneType' has no len|a bytes-like object is required|unhashable"
             r" type)|a handle)|ValueError: invalid mode: '(readwrite|copyonwrite)b'",
         ),
-        "ARGS.8": Deviation(
-            f"np.load(mmap_mode=...) and open_memmap map through numpy.memmap: {_RESOLVE}",
-            cases=_cases(ACCEPTED, "path-pathlike*"),
-            match=r"AttributeError: 'FsPath' object has no attribute 'resolve'",
-        ),
         "ARGS.9": Deviation(
             "a failed call changes the file: np.load(path, mmap_mode='w+') truncates it to 0 bytes before it fails, "
             "and open_memmap(mode='w+') truncates the old file before numpy refuses a bad shape",
@@ -233,10 +230,28 @@ class _NpyMemmap:
         "HANDLE.8": _FSYNCGATE,
         "FAULT.12": f"{_NO_DIRECTORY_SYNC}; and {_CLOSE_NO_SYNC}",
     }
-    # numpy 2 writes shape entries with their repr, np.int64(3), which its own header parser refuses.
+    # numpy 2 writes shape entries with their repr, np.int64(3), which its own header parser refuses;
+    # numpy 1.x's memmap refuses a list shape in its size arithmetic.
     deviations["HANDLE.2"] = Deviation(
-        _ISSUE_28334 if _NUMPY_2 else _ISSUE_9659,
-        match=r"ValueError: (malformed node or string|shape is not valid)",
+        _ISSUE_28334 if _NUMPY_2 else f"{_ISSUE_9659}; and {_LIST_SHAPES}",
+        match=r"ValueError: (malformed node or string|shape is not valid)"
+        r"|TypeError: unsupported operand type\(s\) for \+: 'int' and 'list'",
+    )
+    deviations.update(
+        {
+            "ARGS.8": Deviation(
+                f"np.load(mmap_mode=...) and open_memmap map through numpy.memmap: {_RESOLVE}",
+                cases=_cases(ACCEPTED, "path-pathlike*"),
+                match=r"AttributeError: 'FsPath' object has no attribute 'resolve'",
+            )
+        }
+        if _NUMPY_2
+        else {
+            "ARGS.1": Deviation(
+                f"{_ISSUE_13719}; and {_LIST_SHAPES}",
+                match=r"TypeError: (.* has no len|len\(\) of unsized object|unsupported operand)",
+            )
+        }
     )
 
     def create(self, path: Any, dtype: Any, shape: Any, *, offset: int = 0, order: str = "C") -> _ArrayHandle:
