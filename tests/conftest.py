@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from leaks import open_under
@@ -39,6 +40,16 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     """
     if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") == "no":
         config.option.dist = "loadgroup"
+    # A worker parses the command line again and decides on groups before this hook runs, from --dist
+    # alone: told nothing, it leaves the group out of its test ids and the controller spreads a group.
+    if getattr(config, "workerinput", {}).get("memmapref_loadgroup"):
+        config.option.loadgroup = True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Tell each xdist worker that the controller distributes by group (see ``pytest_cmdline_main``)."""
+    node.workerinput["memmapref_loadgroup"] = node.config.option.dist == "loadgroup"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -16,7 +16,8 @@ from checkrun import failing_check
 HERE = Path(__file__).parent
 SELECTION = "TestCreate or TestReopenReadOnly or test_slice_mean or test_filtered_sum"
 
-pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
+# One worker builds the report for both tests (--dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess, pytest.mark.xdist_group("root-cause-report")]
 
 
 @pytest.fixture(scope="module")
