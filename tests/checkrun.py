@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +23,58 @@ def failing_check(
 ) -> dict[str, Any]:
     """The report of a check that must fail (exit 1) on ``module:attr`` for each attr, run from ``out``.
 
-    A check already made in this process with the same arguments is not made again; its report
-    stays in the folder of the first run (``report_folder``).
+    A check already made in this run with the same arguments (by this process or another xdist
+    worker) is not made again; its report stays in the folder of the first run (``report_folder``).
     """
     key = (str(here), module, *attrs, "--", *args)
     if key not in _DONE:
-        _DONE[key] = (_run(here, module, attrs, out, args, timeout), out)
+        _DONE[key] = once_per_run(key, out, lambda folder: _run(here, module, attrs, folder, args, timeout))
     return _DONE[key][0]
+
+
+def once_per_run(
+    key: tuple[str, ...], out: Path, compute: Callable[[Path], dict[str, Any]]
+) -> tuple[dict[str, Any], Path]:
+    """``compute(folder)`` once for all the xdist workers of this run, and the folder it ran in.
+
+    Grouping the tests that need one check on one worker (``xdist_group``) cannot be relied on:
+    pytest 9.2 no longer reads the node id that pytest-xdist 3.8 rewrites to mark a group
+    (pytest-xdist issue 1386), so a group's tests spread over the workers. The first worker to ask
+    computes under a lock in the run's shared temporary folder; the others wait and read its result.
+    Serially (no worker), ``compute(out)`` runs at once.
+    """
+    root = _run_root(out)
+    if root is None:
+        return compute(out), out
+    shared = root / "once-per-run" / hashlib.sha256("\0".join(key).encode()).hexdigest()[:16]
+    folder = shared / "out"
+    folder.mkdir(parents=True, exist_ok=True)
+    with _locked(shared / "lock"):
+        done, failed = shared / "result.json", shared / "failed.txt"
+        if failed.exists():
+            raise AssertionError(f"failed in the worker that ran it first:\n{failed.read_text()}")
+        if not done.exists():
+            try:
+                result = compute(folder)
+            except Exception as exc:
+                failed.write_text(f"{type(exc).__name__}: {exc}")
+                raise
+            done.write_text(json.dumps(result))
+        return json.loads(done.read_text()), folder
+
+
+def _run_root(out: Path) -> Path | None:
+    """The temporary folder this run's xdist workers share: the parent of this worker's own."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    mine = next((p for p in out.resolve().parents if p.name == f"popen-{worker}"), None) if worker else None
+    return None if mine is None else mine.parent
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def report_folder(here: Path, module: str, attrs: list[str], *args: str) -> Path:
@@ -43,6 +92,26 @@ def _run(here: Path, module: str, attrs: list[str], out: Path, args: tuple[str, 
     assert done.returncode == 1, (
         f"the check must fail on {module} (exit {done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
     )
+    return json.loads((out / "report.json").read_text())  # type: ignore[no-any-return]
+
+
+def bundled_check(out: Path, profile: str = "quick") -> tuple[dict[str, Any], Path]:
+    """The report of ``memmapref check --impl all -n 2`` under ``profile``, and its folder; made once per run.
+
+    The bundled implementations' declared deviations hold, so the check must pass (exit 0).
+    """
+    key = ("bundled", profile)
+    if key not in _DONE:
+        _DONE[key] = once_per_run(key, out, lambda folder: _run_bundled(folder, profile))
+    return _DONE[key]
+
+
+def _run_bundled(out: Path, profile: str) -> dict[str, Any]:
+    command = [sys.executable, "-m", "memmapref", "check", "--impl", "all", "--profile", profile, "-n", "2"]
+    done = subprocess.run(
+        [*command, "--report", str(out)], cwd=out, capture_output=True, text=True, timeout=1200, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     return json.loads((out / "report.json").read_text())  # type: ignore[no-any-return]
 
 

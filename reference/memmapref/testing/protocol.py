@@ -317,7 +317,7 @@ class Adapter:
         self._call(assign)
 
     def read(self, handle: Any) -> np.ndarray[Any, Any]:
-        self.note(f"np.asarray({self.name_of(handle)}.array)")
+        self.note(f"got = np.asarray({self.name_of(handle)}.array)")
         return self._call(lambda: _copy(np.asarray(handle.array)))
 
     def flush(self, handle: Any) -> None:
@@ -331,17 +331,17 @@ class Adapter:
     def slice_mean(self, handle: Any, index: Any) -> Any:
         own = getattr(self.target, "slice_mean", None)
         if own is not None:
-            self.note(f"impl.slice_mean({self.name_of(handle)}, {literal(index)})")
+            self.note(f"result = impl.slice_mean({self.name_of(handle)}, {literal(index)})")
             return self._call(own, handle, index)
-        self.note(f"np.mean(np.asarray({self.name_of(handle)}.array)[{literal(index)}])")
+        self.note(f"result = np.mean(np.asarray({self.name_of(handle)}.array)[{literal(index)}])")
         return self._call(lambda: np.mean(np.asarray(handle.array)[index]))
 
     def filtered_sum(self, handle: Any, threshold: Any) -> Any:
         own = getattr(self.target, "filtered_sum", None)
         if own is not None:
-            self.note(f"impl.filtered_sum({self.name_of(handle)}, {literal(threshold)})")
+            self.note(f"result = impl.filtered_sum({self.name_of(handle)}, {literal(threshold)})")
             return self._call(own, handle, threshold)
-        self.note(f"x = {self.name_of(handle)}.array; x[x > {literal(threshold)}].sum()")
+        self.note(f"x = {self.name_of(handle)}.array; result = x[x > {literal(threshold)}].sum()")
         x = handle.array
         return self._call(lambda: x[x > threshold].sum())
 

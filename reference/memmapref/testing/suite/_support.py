@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from hypothesis import assume
 from hypothesis.errors import UnsatisfiedAssumption
 
 from .. import strategies as mst
-from ..oracle import FileState
+from ..literals import dtype_literal, literal
+from ..oracle import FileState, read_array, read_bytes
 from ..protocol import CLAUSE_ATTRIBUTE, SNIPPET_ATTRIBUTE, Adapter
 
 if sys.version_info < (3, 11):  # pragma: no cover -- the built-in exists from 3.11
@@ -68,9 +70,49 @@ def write_raw(path: Path, data: bytes, *, impl: Adapter, offset: int = 0, fill: 
     impl.note(f"with open({impl.relative(path)!r}, 'wb') as f: f.write({fill * offset + data!r})")
 
 
-def unchanged(before: FileState, path: Path) -> None:
+# FileState.of as snippet source: a snippet of a "the file changed" failure makes the same comparison.
+_FILE_STATE = """\
+def file_state(p):  # size, modification time and bytes: what the suite compares
+    if not os.path.exists(p):
+        return None
+    info = os.stat(p)
+    return info.st_size, info.st_mtime_ns, pathlib.Path(p).read_bytes() if os.path.isfile(p) else b''"""
+
+
+def file_state(impl: Adapter, path: Any) -> FileState:
+    """The file before a call that must not change it; the snippet takes the same snapshot."""
+    impl.note(_FILE_STATE)
+    impl.note(f"before = file_state({impl.relative(os.fsdecode(path))!r})")
+    return FileState.of(path)
+
+
+def unchanged(impl: Adapter, before: FileState, path: Any) -> None:
+    impl.note(f"assert file_state({impl.relative(os.fsdecode(path))!r}) == before, 'the file changed'")
     after = FileState.of(path)
     assert after == before, f"the file changed: before {before}, after {after}"
+
+
+def file_bytes(impl: Adapter, path: Any) -> bytes:
+    """The file's bytes by a plain read, as ``content`` in the snippet too."""
+    impl.note(f"content = pathlib.Path({impl.relative(os.fsdecode(path))!r}).read_bytes()")
+    return read_bytes(path)
+
+
+def shown(impl: Adapter, source: str, message: str) -> None:
+    """Put into the snippet the assertion the test makes next, as ``source``: the snippet fails where the test does."""
+    impl.note(f"assert {source}, {message!r}")
+
+
+def read_back(
+    impl: Adapter, path: Any, dtype: Any, shape: tuple[int, ...], *, offset: int = 0, order: str = "C"
+) -> np.ndarray[Any, Any]:
+    """The array the file holds, by plain reads (the oracle), as ``got`` in the snippet too."""
+    dt = np.dtype(dtype)
+    impl.note(
+        f"got = np.frombuffer(pathlib.Path({impl.relative(os.fsdecode(path))!r}).read_bytes(), "
+        f"dtype={dtype_literal(dt)}, count={math.prod(shape)}, offset={offset}).reshape({shape!r}, order={order!r})"
+    )
+    return read_array(path, dt, shape, offset=offset, order=order)
 
 
 def raises_builtin(classes: tuple[type[BaseException], ...], call: Any, *args: Any, **kwargs: Any) -> BaseException:
@@ -123,8 +165,20 @@ def _as_assertion(exc: BaseException) -> AssertionError:
     return error
 
 
-def same_bytes(got: np.ndarray[Any, Any], want: np.ndarray[Any, Any], order: str = "C") -> None:
-    """Arrays equal byte for byte (NaN payloads, -0.0 and padding included)."""
+def same_bytes(
+    got: np.ndarray[Any, Any], want: np.ndarray[Any, Any], order: str = "C", *, impl: Adapter | None = None
+) -> None:
+    """Arrays equal byte for byte (NaN payloads, -0.0 and padding included).
+
+    With ``impl``, ``got`` is the snippet's ``got`` (``Adapter.read`` or ``read_back`` just made it) and
+    the snippet makes the same comparison.
+    """
+    if impl is not None:
+        impl.note(f"want = {literal(want)}")
+        impl.note(
+            "assert (got.dtype, got.shape) == (want.dtype, want.shape) "
+            f"and got.tobytes({order!r}) == want.tobytes({order!r}), 'contents differ'"
+        )
     assert got.dtype == want.dtype, f"dtype {got.dtype} != {want.dtype}"
     assert got.shape == want.shape, f"shape {got.shape} != {want.shape}"
     assert got.tobytes(order=order) == want.tobytes(order=order), "contents differ"  # type: ignore[arg-type]

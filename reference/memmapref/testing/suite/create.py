@@ -11,15 +11,19 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from .. import strategies as mst
-from ..oracle import FileState, read_array, read_bytes
+from ..literals import dtype_literal
 from ..protocol import Adapter
 from ._support import (
     draw_layout,
+    file_bytes,
+    file_state,
     fresh_file,
     judge_each,
     nbytes,
     needs_empty_arrays,
+    read_back,
     same_bytes,
+    shown,
     unchanged,
     write_raw,
 )
@@ -45,15 +49,19 @@ class CreateTests:
             handle = impl.create(path, dtype, spelled, offset=offset, order=order)
         with impl.clause("CREATE.1"):
             impl.close(handle)
-        content = read_bytes(path)
+        content = file_bytes(impl, path)
         start = impl.data_offset(path, offset)
         with impl.clause("CREATE.1"):
-            assert len(content) == start + nbytes(dtype, shape), (
+            size = start + nbytes(dtype, shape)
+            shown(impl, f"len(content) == {size}", f"expected {start} bytes before the data and {size - start} of data")
+            assert len(content) == size, (
                 f"file is {len(content)} bytes; expected {start} before the data + {nbytes(dtype, shape)} of data"
             )
         with impl.clause("CREATE.2"):
+            shown(impl, f"content[{start}:] == bytes(len(content) - {start})", "the new array is not all zero bytes")
             assert content[start:] == bytes(len(content) - start), "the new array is not all zero bytes"
             if impl.capabilities.file_format == "raw":
+                shown(impl, f"content[:{start}] == bytes({start})", "the bytes before the offset are not zero")
                 assert content[:start] == bytes(start), "the bytes before the offset are not zero"
 
     @pytest.mark.clause("CREATE.2")
@@ -63,7 +71,8 @@ class CreateTests:
         impl.require(offsets=True, file_format="raw")
         path = fresh_file(impl, tmp_path)
         impl.close(impl.create(path, np.float64, (3,), offset=offset))
-        content = read_bytes(path)
+        content = file_bytes(impl, path)
+        shown(impl, f"content == bytes({offset + 24})", "the file is not all zero bytes")
         assert content == bytes(offset + 24), f"the {len(content)}-byte file is not all zero bytes"
 
     @pytest.mark.clause("CREATE.1")
@@ -71,7 +80,8 @@ class CreateTests:
     def test_zero_size_file_holds_no_data(self, impl: Adapter, tmp_path: Path, shape: tuple[int, ...]) -> None:
         path = fresh_file(impl, tmp_path)
         impl.close(impl.create(path, np.float64, shape))
-        size = len(read_bytes(path))
+        size = len(file_bytes(impl, path))
+        shown(impl, f"len(content) == {impl.data_offset(path)}", "a zero-size array left data in the file")
         assert size == impl.data_offset(path), f"a zero-size array left a {size}-byte file"
 
     @pytest.mark.clause("ARGS.1", "CREATE.6")
@@ -97,9 +107,7 @@ class CreateTests:
         impl.write(old, ..., np.arange(4.0))
         impl.flush(old)
         impl.close(old)
-        before = FileState.of(path)
-        shown = impl.relative(path)
-        impl.note(f"before = open({shown!r}, 'rb').read()")
+        before = file_state(impl, path)
         try:
             handle = impl.create(path, np.float64, spelled)
         except Exception as exc:
@@ -108,7 +116,7 @@ class CreateTests:
             # with the refusal chained; one that left it raises (an accepted spelling refused).
             impl.transcript[-1] = (
                 f"try:\n    {impl.transcript[-1]}\nexcept Exception:\n"
-                f"    assert open({shown!r}, 'rb').read() == before, 'the file changed'\n    raise"
+                f"    assert file_state({impl.relative(path)!r}) == before, 'the file changed'\n    raise"
             )
 
             def accepted() -> None:
@@ -116,8 +124,8 @@ class CreateTests:
 
             judge_each(
                 impl,
-                ("CREATE.5", lambda: unchanged(before, path)),
-                ("ERR.3", lambda: unchanged(before, path)),
+                ("CREATE.5", lambda: unchanged(impl, before, path)),
+                ("ERR.3", lambda: unchanged(impl, before, path)),
                 ("ARGS.1", accepted),
             )
             return
@@ -138,8 +146,11 @@ class CreateTests:
         write_raw(path, old, impl=impl)
         impl.close(impl.create(path, np.float64, shape))
         start = impl.data_offset(path)
-        content = read_bytes(path)
-        assert len(content) == start + nbytes(np.float64, shape)
+        content = file_bytes(impl, path)
+        size = start + nbytes(np.float64, shape)
+        shown(impl, f"len(content) == {size}", "the new file's size")
+        assert len(content) == size, f"file is {len(content)} bytes; expected {size}"
+        shown(impl, f"content[{start}:] == bytes(len(content) - {start})", "old bytes survived create")
         assert content[start:] == bytes(len(content) - start), "old bytes survived create"
 
     @pytest.mark.clause("CREATE.6", "OPEN.4")
@@ -154,14 +165,17 @@ class CreateTests:
             # The view is held until close(), as a caller's would be: the snippet holds it too.
             impl.note(f"array = np.asarray({impl.name_of(handle)}.array)")
             array = np.asarray(handle.array)
+            shown(impl, f"array.dtype == {dtype_literal(np.dtype(dtype))}", "the dtype asked for")
             assert array.dtype == dtype, f"dtype {array.dtype}, asked for {dtype}"
+            shown(impl, f"array.shape == {shape!r}", "the shape asked for")
             assert array.shape == shape, f"shape {array.shape}, asked for {shape}"
             if array.ndim > 1 and array.size > 1:
+                shown(impl, f"array.flags.{'f' if order == 'F' else 'c'}_contiguous", f"order {order!r} asked for")
                 contiguous = array.flags.f_contiguous if order == "F" else array.flags.c_contiguous
                 assert contiguous, f"order {order!r} asked for, array is not {order}-contiguous"
             impl.write(handle, ..., values)
             impl.flush(handle)
             impl.close(handle)
-        got = read_array(path, dtype, shape, offset=impl.data_offset(path, offset), order=order)
+        got = read_back(impl, path, dtype, shape, offset=impl.data_offset(path, offset), order=order)
         with impl.clause("OPEN.4"):
-            same_bytes(got, values)
+            same_bytes(got, values, impl=impl)

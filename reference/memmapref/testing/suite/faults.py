@@ -22,7 +22,7 @@ from .. import strategies as mst
 from ..oracle import FileState, read_array
 from ..protocol import Adapter
 from . import _damage
-from ._support import child_reports, fresh_file, raises_builtin, run_in_child, same_bytes, unchanged
+from ._support import child_reports, file_state, fresh_file, raises_builtin, run_in_child, same_bytes, unchanged
 
 # Large enough that the data spans pages that are wholly past a truncated end.
 _CHILD_ITEMS = 16 * mmap.PAGESIZE // 8
@@ -34,10 +34,10 @@ class FaultTests:
     @given(data=st.data())
     def test_a_file_too_short_is_refused(self, impl: Adapter, tmp_path: Path, data: Any) -> None:
         path, dtype, shape, order, offset = _damage.too_short(impl, tmp_path, data)
-        before = FileState.of(path)
+        before = file_state(impl, path)
         for mode in _damage.modes(impl, "r", "c"):
             raises_builtin((ValueError,), impl.open, path, dtype, shape, mode=mode, offset=offset, order=order)
-            unchanged(before, path)
+            unchanged(impl, before, path)
 
     @pytest.mark.clause("FAULT.2")
     @given(data=st.data(), empty=st.booleans())
@@ -48,9 +48,9 @@ class FaultTests:
         path, dtype, shape, order, offset = _damage.too_short(impl, tmp_path, data)
         if empty:
             _damage.truncate(impl, path, 0)
-        before = FileState.of(path)
+        before = file_state(impl, path)
         raises_builtin((ValueError,), impl.open, path, dtype, shape, mode="r+", offset=offset, order=order)
-        unchanged(before, path)
+        unchanged(impl, before, path)
 
     @pytest.mark.clause("FAULT.3")
     @given(dtype=mst.NUMERIC, shape=mst.shapes(min_dims=1, max_dims=3).filter(lambda s: math.prod(s) > 0))
@@ -60,10 +60,10 @@ class FaultTests:
         path = fresh_file(impl, tmp_path)
         path.touch()
         impl.note(f"open({path.name!r}, 'wb').close()")
-        before = FileState.of(path)
+        before = file_state(impl, path)
         for mode in _damage.modes(impl, "r", "c"):
             raises_builtin((ValueError,), impl.open, path, dtype, shape, mode=mode)
-            unchanged(before, path)
+            unchanged(impl, before, path)
 
     @pytest.mark.clause("FAULT.4")
     @given(data=st.data(), tail=st.binary(min_size=1, max_size=64))
@@ -72,18 +72,18 @@ class FaultTests:
         impl.note(f"open({path.name!r}, 'ab').write({tail!r})")
         with open(path, "ab") as f:
             f.write(tail)
-        before = FileState.of(path)
+        before = file_state(impl, path)
         for mode in sorted(impl.capabilities.modes):
             handle = impl.open(path, dtype, shape, mode=mode, offset=offset, order=order)
-            same_bytes(impl.read(handle), values, order)
+            same_bytes(impl.read(handle), values, order, impl=impl)
             impl.close(handle)
-            unchanged(before, path)
+            unchanged(impl, before, path)
 
     @pytest.mark.clause("FAULT.5")
     @given(data=st.data())
     def test_a_misread_that_fits(self, impl: Adapter, tmp_path: Path, data: Any) -> None:
         path, dtype, shape, order, offset, values = _damage.written(impl, tmp_path, data)
-        before = FileState.of(path)
+        before = file_state(impl, path)
         if impl.capabilities.file_format != "raw":
             other_dtype, other_shape, other_order = dtype, shape, order
             # The order is only a mismatch where C and F layouts differ: two dimensions longer than 1.
@@ -99,7 +99,7 @@ class FaultTests:
                 other_order = "C" if order == "F" else "F"
             for mode in sorted(impl.capabilities.modes):
                 raises_builtin((ValueError,), impl.open, path, other_dtype, other_shape, mode=mode, order=other_order)
-                unchanged(before, path)
+                unchanged(impl, before, path)
             return
         size = offset + values.nbytes
         other = data.draw(mst.NUMERIC, label="read as dtype")
@@ -111,9 +111,9 @@ class FaultTests:
         expected = read_array(path, other, other_shape, offset=at, order=other_order)
         for mode in sorted(impl.capabilities.modes):
             handle = impl.open(path, other, other_shape, mode=mode, offset=at, order=other_order)
-            same_bytes(impl.read(handle), expected, other_order)
+            same_bytes(impl.read(handle), expected, other_order, impl=impl)
             impl.close(handle)
-            unchanged(before, path)
+            unchanged(impl, before, path)
 
     @pytest.mark.clause("FAULT.6")
     def test_shape_none_with_the_offset_at_or_past_the_end(self, impl: Adapter, tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ class FaultTests:
         path = fresh_file(impl, tmp_path)
         path.write_bytes(np.arange(5, dtype="<f8").tobytes())
         impl.note(f"open({path.name!r}, 'wb').write(np.arange(5, dtype='<f8').tobytes())")
-        before = FileState.of(path)
+        before = file_state(impl, path)
         for mode in sorted(impl.capabilities.modes):
             handle = impl.open(path, "<f8", None, mode=mode, offset=40)
             assert impl.read(handle).shape == (0,), "an offset at the end must give an empty array"
@@ -129,7 +129,7 @@ class FaultTests:
             # Past the end by part of an item, by whole items, by whole pages.
             for past in (1, 8, mmap.ALLOCATIONGRANULARITY):
                 raises_builtin((ValueError,), impl.open, path, "<f8", None, mode=mode, offset=40 + past)
-                unchanged(before, path)
+                unchanged(impl, before, path)
 
     @pytest.mark.clause("FAULT.7")
     @pytest.mark.parametrize(
@@ -171,10 +171,10 @@ class FaultTests:
             _damage.truncate(impl, path, 5)
         else:
             _damage.truncate(impl, path, 8 + width + 10)
-        before = FileState.of(path)
+        before = file_state(impl, path)
         for mode in sorted(impl.capabilities.modes):
             raises_builtin((ValueError,), impl.open, path, "<f8", (8, 4), mode=mode)
-            unchanged(before, path)
+            unchanged(impl, before, path)
 
     @pytest.mark.clause("FAULT.8")
     def test_a_npy_header_with_a_negative_shape(self, impl: Adapter, tmp_path: Path) -> None:
@@ -182,7 +182,7 @@ class FaultTests:
         path = fresh_file(impl, tmp_path)
         impl.close(impl.create(path, "<f8", (8, 4)))
         _damage.rewrite_npy_header(impl, path, lambda t: t.replace("(8, 4)", "(-8, 4)"))
-        before = FileState.of(path)
+        before = file_state(impl, path)
         problems = []
         # Every mode is tried, so that the report shows each one that fails.
         for mode in sorted(impl.capabilities.modes):

@@ -12,9 +12,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from .. import strategies as mst
-from ..oracle import FileState, read_array
 from ..protocol import Adapter
-from ._support import fresh_file, judge_each, needs_empty_arrays, raises_builtin, same_bytes, unchanged
+from ._support import (
+    file_state,
+    fresh_file,
+    judge_each,
+    needs_empty_arrays,
+    raises_builtin,
+    read_back,
+    same_bytes,
+    unchanged,
+)
 
 
 def _prepared(
@@ -53,9 +61,9 @@ class ReadWriteTests:
         handle = impl.open(path, dtype, shape, mode="r+", order=order)
         impl.write(handle, index, new)
         impl.flush(handle)
-        got = read_array(path, dtype, shape, offset=impl.data_offset(path), order=order)
+        got = read_back(impl, path, dtype, shape, offset=impl.data_offset(path), order=order)
         impl.close(handle)
-        same_bytes(got, model)
+        same_bytes(got, model, impl=impl)
 
     @pytest.mark.clause("OPEN.2", "OPEN.1")
     # Each mode is its own case: a mode the implementation lacks is not applicable alone.
@@ -70,12 +78,12 @@ class ReadWriteTests:
         # Cut into the data only: a cut .npy header is a different fault (tests/faults).
         os.truncate(path, path.stat().st_size - cut)
         impl.note(f"import os; os.truncate({impl.relative(path)!r}, {path.stat().st_size})  # {cut} bytes short")
-        before = FileState.of(path)
+        before = file_state(impl, path)
         # Both are judged: a refusal that failed must not hide what open did to the file.
         judge_each(
             impl,
             ("OPEN.2", lambda: raises_builtin((ValueError,), impl.open, path, dtype, shape, mode=mode, order=order)),
-            ("OPEN.1", lambda: unchanged(before, path)),
+            ("OPEN.1", lambda: unchanged(impl, before, path)),
         )
 
 
@@ -85,12 +93,12 @@ class CopyOnWriteTests:
     def test_private_writes_never_reach_the_file(self, impl: Adapter, tmp_path: Path, data: Any) -> None:
         impl.require(modes="c")
         path, dtype, shape, order, values = _prepared(impl, tmp_path, data)
-        before = FileState.of(path)
+        before = file_state(impl, path)
         index, new, model = _rewrite(data, values)
         handle = impl.open(path, dtype, shape, mode="c", order=order)
         impl.write(handle, index, new)
-        same_bytes(impl.read(handle), model)
+        same_bytes(impl.read(handle), model, impl=impl)
         impl.flush(handle)
-        unchanged(before, path)
+        unchanged(impl, before, path)
         impl.close(handle)
-        unchanged(before, path)
+        unchanged(impl, before, path)

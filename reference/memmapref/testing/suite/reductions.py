@@ -16,9 +16,10 @@ from hypothesis.extra import numpy as npst
 
 from .. import bounds
 from .. import strategies as mst
+from ..literals import dtype_literal, literal
 from ..oracle import read_array
 from ..protocol import Adapter
-from ._support import fresh_file, needs_empty_arrays
+from ._support import fresh_file, needs_empty_arrays, shown
 
 
 @st.composite
@@ -64,10 +65,20 @@ def _numpy(expression: Any) -> tuple[Any, list[str]]:
     return result, sorted({str(w.category.__name__) for w in caught})
 
 
-def _same_dtype(got: Any, expected: Any) -> None:
+def _same_dtype(impl: Adapter, got: Any, expected: Any) -> None:
+    shown(impl, f"np.asarray(result).dtype == {dtype_literal(np.asarray(expected).dtype)}", "numpy's dtype")
     assert np.asarray(got).dtype == np.asarray(expected).dtype, (
         f"dtype {np.asarray(got).dtype}, numpy gives {np.asarray(expected).dtype}"
     )
+
+
+def _shown_equal(impl: Adapter, expected: Any) -> None:
+    """The snippet's check that ``result`` is numpy's ``expected`` exactly: nan for nan, the sign of a zero."""
+    if np.isnan(expected):
+        shown(impl, "np.isnan(result)", f"numpy gives {expected!r}")
+    else:
+        sign = bool(np.signbit(expected))
+        shown(impl, f"result == {literal(expected)} and np.signbit(result) == {sign}", f"numpy gives {expected!r}")
 
 
 def _check_mean(impl: Adapter, tmp_path: Path, values: np.ndarray[Any, Any], index: Any) -> bool:
@@ -80,15 +91,17 @@ def _check_mean(impl: Adapter, tmp_path: Path, values: np.ndarray[Any, Any], ind
     finally:
         impl.close(handle)
     with impl.clause("MEAN.1"):
-        _same_dtype(got, expected)
+        _same_dtype(impl, got, expected)
     if selection.size == 0:
         with impl.clause("MEAN.5"):
+            shown(impl, "np.isnan(result)", "the mean of an empty selection is nan")
             assert math.isnan(got), f"mean of an empty selection is {got!r}; numpy gives nan"
             assert "RuntimeWarning" in got_warnings, "no RuntimeWarning for an empty selection"
         return True
     finite = np.isfinite(selection.astype(np.float64))
     if not finite.all():
         with impl.clause("MEAN.6"):
+            _shown_equal(impl, expected)
             assert got == expected or (math.isnan(got) and math.isnan(expected)), (
                 f"got {got!r}, numpy gives {expected!r}"
             )
@@ -99,6 +112,9 @@ def _check_mean(impl: Adapter, tmp_path: Path, values: np.ndarray[Any, Any], ind
     bound = bounds.mean_bound(selection, np.asarray(expected).dtype)
     error = abs(float(got) - exact)
     message = f"mean {got!r} is {error!r} from the exact {exact!r}; bound {bound!r}"
+    shown(
+        impl, f"abs(float(result) - {literal(exact)}) <= {literal(bound)}", "further from the exact mean than the bound"
+    )
     # Two assertions, so that Hypothesis reports an integer and a float failure as two bugs.
     if selection.dtype.kind in "biu":
         # Held to numpy's bound: MEAN.2's exact rounding is the reference's own promise (MEAN.4).
@@ -119,19 +135,26 @@ def _check_filtered_sum(impl: Adapter, tmp_path: Path, values: np.ndarray[Any, A
     finally:
         impl.close(handle)
     with impl.clause("FSUM.1"):
-        _same_dtype(got, expected)
+        _same_dtype(impl, got, expected)
     if values.dtype.kind in "biu":
         with impl.clause("FSUM.2"):
+            shown(impl, f"int(result) == {int(expected)}", "numpy's integer sum")
             assert int(got) == int(expected), f"got {got!r}, numpy gives {expected!r}"
         return
     if expected == 0 or not np.isfinite(expected):
         with impl.clause("FSUM.5" if selected.size == 0 else "FSUM.4" if not np.isfinite(expected) else "FSUM.6"):
+            _shown_equal(impl, expected)
             assert got == expected or (np.isnan(got) and np.isnan(expected)), f"got {got!r}, numpy gives {expected!r}"
             assert np.signbit(got) == np.signbit(expected), f"got {got!r}, numpy gives {expected!r} (sign of zero)"
         return
     exact = bounds.exact_sum(selected)
     bound = bounds.sum_bound(selected, np.asarray(expected).dtype)
     with impl.clause("FSUM.6"):
+        shown(
+            impl,
+            f"abs(float(result) - {literal(exact)}) <= {literal(bound)}",
+            "further from the exact sum than the bound",
+        )
         assert abs(float(got) - exact) <= bound, (
             f"sum {got!r} is {abs(float(got) - exact)!r} from the exact {exact!r}; bound {bound!r}"
         )
@@ -212,14 +235,17 @@ class ReductionTests:
         try:
             for threshold, want in [(2.0, math.inf), (math.nan, 0.0), (math.inf, 0.0), (3.0, math.inf)]:
                 got = impl.filtered_sum(handle, threshold)
+                shown(impl, f"result == {literal(want)} and not np.signbit(result)", f"threshold {threshold!r}")
                 assert got == want and not np.signbit(got), f"threshold {threshold!r}: got {got!r}, expected {want!r}"
             finite = oracle[np.isfinite(oracle)]
         finally:
             impl.close(handle)
         handle, _ = _stored(impl, tmp_path, finite)
         try:
-            assert impl.filtered_sum(handle, 2.0) == 3.0, "an item equal to the threshold was selected"
-            assert impl.filtered_sum(handle, 1.0) == 7.0
+            for threshold, want in [(2.0, 3.0), (1.0, 7.0)]:
+                got = impl.filtered_sum(handle, threshold)
+                shown(impl, f"result == {literal(want)}", "an item equal to the threshold was selected")
+                assert got == want, f"threshold {threshold!r}: got {got!r}, expected {want!r}"
         finally:
             impl.close(handle)
 

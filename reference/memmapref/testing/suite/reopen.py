@@ -12,9 +12,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from .. import strategies as mst
-from ..oracle import FileState, array_bytes
+from ..oracle import array_bytes
 from ..protocol import Adapter
-from ._support import draw_layout, fresh_file, needs_empty_arrays, raises_builtin, same_bytes, unchanged, write_raw
+from ._support import (
+    draw_layout,
+    file_state,
+    fresh_file,
+    needs_empty_arrays,
+    raises_builtin,
+    refusal_check,
+    same_bytes,
+    unchanged,
+    write_raw,
+)
 
 
 class ReopenTests:
@@ -36,7 +46,7 @@ class ReopenTests:
             impl.flush(handle)
             impl.close(handle)
             again = impl.open(path, dtype, spelled, mode="r", offset=offset, order=order)
-            same_bytes(impl.read(again), values)
+            same_bytes(impl.read(again), values, impl=impl)
             impl.close(again)
 
     @pytest.mark.clause("ARGS.1", "HANDLE.2")
@@ -53,7 +63,7 @@ class ReopenTests:
         impl.close(handle)
         with impl.clause("HANDLE.2"):
             again = impl.open(path, np.float64, spelled, mode="r")
-            same_bytes(impl.read(again), values)
+            same_bytes(impl.read(again), values, impl=impl)
             impl.close(again)
 
     @pytest.mark.clause("OPEN.7")
@@ -63,13 +73,13 @@ class ReopenTests:
     ) -> None:
         path = fresh_file(impl, tmp_path)
         impl.close(impl.create(path, dtype, shape))
-        before = FileState.of(path)
+        before = file_state(impl, path)
         handle = impl.open(path, dtype, shape, mode="r")
-        impl.note(f"{impl.name_of(handle)}.array[...] = 1  # must raise ValueError")
+        impl.note(refusal_check(f"{impl.name_of(handle)}.array[...] = 1", (ValueError,)))
         with pytest.raises(ValueError):  # noqa: PT011 -- the clause fixes the class, not the text
             handle.array[...] = 1
         impl.close(handle)
-        unchanged(before, path)
+        unchanged(impl, before, path)
 
     @pytest.mark.clause("OPEN.1")
     @given(dtype=mst.NUMERIC, shape=mst.shapes(), data=st.data())
@@ -81,11 +91,11 @@ class ReopenTests:
         order = data.draw(mst.orders_for(impl.capabilities))
         path = fresh_file(impl, tmp_path)
         impl.close(impl.create(path, dtype, shape, order=order))
-        before = FileState.of(path)
+        before = file_state(impl, path)
         handle = impl.open(path, dtype, shape, mode=mode, order=order)
         impl.read(handle)
         impl.close(handle)
-        unchanged(before, path)
+        unchanged(impl, before, path)
 
     @pytest.mark.clause("OPEN.3")
     @given(dtype=mst.NUMERIC, count=st.integers(0, 40), offset=mst.offsets(), extra=st.integers(0, 7), data=st.data())
@@ -97,14 +107,14 @@ class ReopenTests:
         path = fresh_file(impl, tmp_path)
         tail = extra % dtype.itemsize
         write_raw(path, values.tobytes() + b"\x01" * tail, offset=offset, fill=b"\xab", impl=impl)
-        before = FileState.of(path)
+        before = file_state(impl, path)
         if tail:
             raises_builtin((ValueError,), impl.open, path, dtype, None, offset=offset)
         else:
             handle = impl.open(path, dtype, None, offset=offset)
-            same_bytes(impl.read(handle), values)
+            same_bytes(impl.read(handle), values, impl=impl)
             impl.close(handle)
-        unchanged(before, path)
+        unchanged(impl, before, path)
 
     @pytest.mark.clause("OPEN.5", "OPEN.4")
     @given(
@@ -126,5 +136,5 @@ class ReopenTests:
             handle = impl.open(path, dtype, shape, offset=offset, order=order)
         # Bytes misread at an offset off the page grid break OPEN.5; at a page-aligned one, the layout.
         with impl.clause("OPEN.5" if offset % mmap.PAGESIZE else "OPEN.4"):
-            same_bytes(impl.read(handle), values)
+            same_bytes(impl.read(handle), values, impl=impl)
         impl.close(handle)
