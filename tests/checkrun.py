@@ -16,6 +16,9 @@ from typing import Any
 # (here, module, attrs, args) -> the report and the folder it is in: a check takes 20 to 60 s,
 # and the snippet tests read the same runs the mutant and verdict tests make.
 _DONE: dict[tuple[str, ...], tuple[dict[str, Any], Path]] = {}
+# The per-test limit of each child check: its default, 60 s, is for a user's check; under --cov coverage
+# traces every child, and on two loaded cores the large-file reduction tests took more than 60 s each.
+_TIME_LIMIT = ("--timeout", "300")
 
 
 def failing_check(
@@ -83,7 +86,7 @@ def report_folder(here: Path, module: str, attrs: list[str], *args: str) -> Path
 
 
 def _run(here: Path, module: str, attrs: list[str], out: Path, args: tuple[str, ...], timeout: int) -> dict[str, Any]:
-    command = [sys.executable, "-m", "memmapref", "check", "--report", str(out), *args]
+    command = [sys.executable, "-m", "memmapref", "check", "--report", str(out), *_TIME_LIMIT, *args]
     for attr in attrs:
         command += ["--impl", f"{module}:{attr}"]
     # The implementations' module is found beside the test that names them.
@@ -107,7 +110,19 @@ def bundled_check(out: Path, profile: str = "quick") -> tuple[dict[str, Any], Pa
 
 
 def _run_bundled(out: Path, profile: str) -> dict[str, Any]:
-    command = [sys.executable, "-m", "memmapref", "check", "--impl", "all", "--profile", profile, "-n", "2"]
+    command = [
+        sys.executable,
+        "-m",
+        "memmapref",
+        "check",
+        "--impl",
+        "all",
+        "--profile",
+        profile,
+        "-n",
+        "2",
+        *_TIME_LIMIT,
+    ]
     done = subprocess.run(
         [*command, "--report", str(out)], cwd=out, capture_output=True, text=True, timeout=1200, check=False
     )
@@ -117,7 +132,7 @@ def _run_bundled(out: Path, profile: str) -> dict[str, Any]:
 
 def check_verdicts(out: Path, spec: str, *args: str, timeout: int = 900) -> dict[str, str]:
     """Each clause's verdict from ``memmapref check --impl spec`` run from ``out``, whatever its exit status."""
-    command = [sys.executable, "-m", "memmapref", "check", "--report", str(out), "--impl", spec, *args]
+    command = [sys.executable, "-m", "memmapref", "check", "--report", str(out), "--impl", spec, *_TIME_LIMIT, *args]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=out, timeout=timeout, check=False)
     assert done.returncode in (0, 1), f"the check did not run (exit {done.returncode}):\n{done.stderr[-3000:]}"
