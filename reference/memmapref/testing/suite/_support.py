@@ -8,7 +8,7 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pytest
@@ -16,6 +16,7 @@ from hypothesis import assume
 from hypothesis.errors import UnsatisfiedAssumption
 
 from .. import strategies as mst
+from ..failures import keep_snippet
 from ..literals import dtype_literal, literal
 from ..oracle import FileState, read_array, read_bytes
 from ..protocol import CLAUSE_ATTRIBUTE, SNIPPET_ATTRIBUTE, Adapter
@@ -89,7 +90,10 @@ def file_state(impl: Adapter, path: Any) -> FileState:
 def unchanged(impl: Adapter, before: FileState, path: Any) -> None:
     impl.note(f"assert file_state({impl.relative(os.fsdecode(path))!r}) == before, 'the file changed'")
     after = FileState.of(path)
-    assert after == before, f"the file changed: before {before}, after {after}"
+    if after != before:
+        failure = AssertionError(f"the file changed: before {before}, after {after}")
+        keep_snippet(failure, impl.snippet())  # this example's, as in _fail
+        raise failure
 
 
 def file_bytes(impl: Adapter, path: Any) -> bytes:
@@ -119,6 +123,7 @@ def raises_builtin(classes: tuple[type[BaseException], ...], call: Any, *args: A
     """Call and demand an exception of one of the built-in ``classes`` (ERR.1); return it."""
     adapter = getattr(call, "__self__", None)
     recorded = len(adapter.transcript) if isinstance(adapter, Adapter) else None
+    expected = " or ".join(c.__name__ for c in classes)
     try:
         result = call(*args, **kwargs)
     except classes as exc:
@@ -126,12 +131,28 @@ def raises_builtin(classes: tuple[type[BaseException], ...], call: Any, *args: A
     except UnsatisfiedAssumption:
         raise  # an example rejected for a missing capability is no error of the implementation
     except Exception as exc:
-        pytest.fail(f"got {type(exc).__name__}: {exc}; expected {' or '.join(c.__name__ for c in classes)}")
+        _fail(adapter, recorded, classes, f"got {type(exc).__name__}: {exc}; expected {expected}")
     finally:
         if isinstance(adapter, Adapter) and recorded is not None and len(adapter.transcript) == recorded + 1:
             _expect_in_snippet(adapter, classes)
     result.close()
-    pytest.fail(f"got a result ({type(result).__name__}); expected {' or '.join(c.__name__ for c in classes)}")
+    _fail(adapter, None, classes, f"got a result ({type(result).__name__}); expected {expected}")
+
+
+def _fail(adapter: Any, recorded: int | None, classes: tuple[type[BaseException], ...], message: str) -> NoReturn:
+    """``pytest.fail`` with this example's snippet kept on the failure.
+
+    Where Hypothesis finds two failures, it replays both before the report reads them, so the
+    adapter's transcript is the last one's; each failure must carry its own.
+    """
+    if isinstance(adapter, Adapter) and recorded is not None and len(adapter.transcript) == recorded + 1:
+        _expect_in_snippet(adapter, classes)
+    try:
+        pytest.fail(message)
+    except pytest.fail.Exception as failure:
+        if isinstance(adapter, Adapter):
+            keep_snippet(failure, adapter.snippet())
+        raise
 
 
 def judge_each(impl: Adapter, *checks: tuple[str, Any]) -> None:
