@@ -127,26 +127,30 @@ def raises_builtin(classes: tuple[type[BaseException], ...], call: Any, *args: A
     try:
         result = call(*args, **kwargs)
     except classes as exc:
+        _as_refusal(adapter, recorded, classes)
         return exc
     except UnsatisfiedAssumption:
         raise  # an example rejected for a missing capability is no error of the implementation
     except Exception as exc:
-        _fail(adapter, recorded, classes, f"got {type(exc).__name__}: {exc}; expected {expected}")
-    finally:
-        if isinstance(adapter, Adapter) and recorded is not None and len(adapter.transcript) == recorded + 1:
-            _expect_in_snippet(adapter, classes)
+        _as_refusal(adapter, recorded, classes)
+        _fail(adapter, f"got {type(exc).__name__}: {exc}; expected {expected}")
+    _as_refusal(adapter, recorded, classes)
     result.close()
-    _fail(adapter, None, classes, f"got a result ({type(result).__name__}); expected {expected}")
+    _fail(adapter, f"got a result ({type(result).__name__}); expected {expected}")
 
 
-def _fail(adapter: Any, recorded: int | None, classes: tuple[type[BaseException], ...], message: str) -> NoReturn:
+def _as_refusal(adapter: Any, recorded: int | None, classes: tuple[type[BaseException], ...]) -> None:
+    # The one call made since ``recorded`` becomes, in the snippet, the check that it is refused.
+    if isinstance(adapter, Adapter) and recorded is not None and len(adapter.transcript) == recorded + 1:
+        _expect_in_snippet(adapter, classes)
+
+
+def _fail(adapter: Any, message: str) -> NoReturn:
     """``pytest.fail`` with this example's snippet kept on the failure.
 
     Where Hypothesis finds two failures, it replays both before the report reads them, so the
     adapter's transcript is the last one's; each failure must carry its own.
     """
-    if isinstance(adapter, Adapter) and recorded is not None and len(adapter.transcript) == recorded + 1:
-        _expect_in_snippet(adapter, classes)
     try:
         pytest.fail(message)
     except pytest.fail.Exception as failure:
@@ -186,20 +190,17 @@ def _as_assertion(exc: BaseException) -> AssertionError:
     return error
 
 
-def same_bytes(
-    got: np.ndarray[Any, Any], want: np.ndarray[Any, Any], order: str = "C", *, impl: Adapter | None = None
-) -> None:
+def same_bytes(got: np.ndarray[Any, Any], want: np.ndarray[Any, Any], order: str = "C", *, impl: Adapter) -> None:
     """Arrays equal byte for byte (NaN payloads, -0.0 and padding included).
 
-    With ``impl``, ``got`` is the snippet's ``got`` (``Adapter.read`` or ``read_back`` just made it) and
-    the snippet makes the same comparison.
+    ``got`` is the snippet's ``got`` (``Adapter.read`` or ``read_back`` just made it), and the snippet
+    makes the same comparison.
     """
-    if impl is not None:
-        impl.note(f"want = {literal(want)}")
-        impl.note(
-            "assert (got.dtype, got.shape) == (want.dtype, want.shape) "
-            f"and got.tobytes({order!r}) == want.tobytes({order!r}), 'contents differ'"
-        )
+    impl.note(f"want = {literal(want)}")
+    impl.note(
+        "assert (got.dtype, got.shape) == (want.dtype, want.shape) "
+        f"and got.tobytes({order!r}) == want.tobytes({order!r}), 'contents differ'"
+    )
     assert got.dtype == want.dtype, f"dtype {got.dtype} != {want.dtype}"
     assert got.shape == want.shape, f"shape {got.shape} != {want.shape}"
     assert got.tobytes(order=order) == want.tobytes(order=order), "contents differ"  # type: ignore[arg-type]
