@@ -30,9 +30,16 @@ def failing_check(
     worker) is not made again; its report stays in the folder of the first run (``report_folder``).
     """
     key = (str(here), module, *attrs, "--", *args)
+    return _made_once(key, out, lambda folder: _run(here, module, attrs, folder, args, timeout))[0]
+
+
+def _made_once(
+    key: tuple[str, ...], out: Path, compute: Callable[[Path], dict[str, Any]]
+) -> tuple[dict[str, Any], Path]:
+    """``once_per_run``, remembered in this process too (``report_folder`` reads where it ran)."""
     if key not in _DONE:
-        _DONE[key] = once_per_run(key, out, lambda folder: _run(here, module, attrs, folder, args, timeout))
-    return _DONE[key][0]
+        _DONE[key] = once_per_run(key, out, compute)
+    return _DONE[key]
 
 
 def once_per_run(
@@ -86,16 +93,20 @@ def report_folder(here: Path, module: str, attrs: list[str], *args: str) -> Path
 
 
 def _run(here: Path, module: str, attrs: list[str], out: Path, args: tuple[str, ...], timeout: int) -> dict[str, Any]:
-    command = [sys.executable, "-m", "memmapref", "check", "--report", str(out), *_TIME_LIMIT, *args]
-    for attr in attrs:
-        command += ["--impl", f"{module}:{attr}"]
+    impls = [a for attr in attrs for a in ("--impl", f"{module}:{attr}")]
     # The implementations' module is found beside the test that names them.
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(here), *sys.path]))
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=out, timeout=timeout, check=False)
+    done = _check(out, *args, *impls, path=(str(here),), timeout=timeout)
     assert done.returncode == 1, (
         f"the check must fail on {module} (exit {done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
     )
     return json.loads((out / "report.json").read_text())  # type: ignore[no-any-return]
+
+
+def _check(out: Path, *args: str, path: tuple[str, ...] = (), timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    """``memmapref check`` in a child, run from ``out`` and reporting there, with ``path`` before ``sys.path``."""
+    command = [sys.executable, "-m", "memmapref", "check", "--report", str(out), *_TIME_LIMIT, *args]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([*path, *sys.path]))
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=out, timeout=timeout, check=False)
 
 
 def bundled_check(out: Path, profile: str = "quick") -> tuple[dict[str, Any], Path]:
@@ -103,38 +114,18 @@ def bundled_check(out: Path, profile: str = "quick") -> tuple[dict[str, Any], Pa
 
     The bundled implementations' declared deviations hold, so the check must pass (exit 0).
     """
-    key = ("bundled", profile)
-    if key not in _DONE:
-        _DONE[key] = once_per_run(key, out, lambda folder: _run_bundled(folder, profile))
-    return _DONE[key]
+    return _made_once(("bundled", profile), out, lambda folder: _run_bundled(folder, profile))
 
 
 def _run_bundled(out: Path, profile: str) -> dict[str, Any]:
-    command = [
-        sys.executable,
-        "-m",
-        "memmapref",
-        "check",
-        "--impl",
-        "all",
-        "--profile",
-        profile,
-        "-n",
-        "2",
-        *_TIME_LIMIT,
-    ]
-    done = subprocess.run(
-        [*command, "--report", str(out)], cwd=out, capture_output=True, text=True, timeout=1200, check=False
-    )
+    done = _check(out, "--impl", "all", "--profile", profile, "-n", "2", timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     return json.loads((out / "report.json").read_text())  # type: ignore[no-any-return]
 
 
 def check_verdicts(out: Path, spec: str, *args: str, timeout: int = 900) -> dict[str, str]:
     """Each clause's verdict from ``memmapref check --impl spec`` run from ``out``, whatever its exit status."""
-    command = [sys.executable, "-m", "memmapref", "check", "--report", str(out), "--impl", spec, *_TIME_LIMIT, *args]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=out, timeout=timeout, check=False)
+    done = _check(out, "--impl", spec, *args, timeout=timeout)
     assert done.returncode in (0, 1), f"the check did not run (exit {done.returncode}):\n{done.stderr[-3000:]}"
     report = json.loads((out / "report.json").read_text())
     (rows,) = report["implementations"].values()

@@ -80,15 +80,20 @@ def file_state(p):  # size, modification time and bytes: what the suite compares
     return info.st_size, info.st_mtime_ns, pathlib.Path(p).read_bytes() if os.path.isfile(p) else b''"""
 
 
+def _shown(impl: Adapter, path: Any) -> str:
+    """``path`` as the snippet names it in its plain reads: a str, relative to the example's folder."""
+    return impl.relative(os.fsdecode(path))
+
+
 def file_state(impl: Adapter, path: Any) -> FileState:
     """The file before a call that must not change it; the snippet takes the same snapshot."""
     impl.note(_FILE_STATE)
-    impl.note(f"before = file_state({impl.relative(os.fsdecode(path))!r})")
+    impl.note(f"before = file_state({_shown(impl, path)!r})")
     return FileState.of(path)
 
 
 def unchanged(impl: Adapter, before: FileState, path: Any) -> None:
-    impl.note(f"assert file_state({impl.relative(os.fsdecode(path))!r}) == before, 'the file changed'")
+    impl.note(f"assert file_state({_shown(impl, path)!r}) == before, 'the file changed'")
     after = FileState.of(path)
     if after != before:
         failure = AssertionError(f"the file changed: before {before}, after {after}")
@@ -98,7 +103,7 @@ def unchanged(impl: Adapter, before: FileState, path: Any) -> None:
 
 def file_bytes(impl: Adapter, path: Any) -> bytes:
     """The file's bytes by a plain read, as ``content`` in the snippet too."""
-    impl.note(f"content = pathlib.Path({impl.relative(os.fsdecode(path))!r}).read_bytes()")
+    impl.note(f"content = pathlib.Path({_shown(impl, path)!r}).read_bytes()")
     return read_bytes(path)
 
 
@@ -113,7 +118,7 @@ def read_back(
     """The array the file holds, by plain reads (the oracle), as ``got`` in the snippet too."""
     dt = np.dtype(dtype)
     impl.note(
-        f"got = np.frombuffer(pathlib.Path({impl.relative(os.fsdecode(path))!r}).read_bytes(), "
+        f"got = np.frombuffer(pathlib.Path({_shown(impl, path)!r}).read_bytes(), "
         f"dtype={dtype_literal(dt)}, count={math.prod(shape)}, offset={offset}).reshape({shape!r}, order={order!r})"
     )
     return read_array(path, dt, shape, offset=offset, order=order)
