@@ -129,6 +129,18 @@ def test_fault_problems_name_each_way_a_failed_call_goes_wrong() -> None:
     assert problems[1].startswith("openat:error=EMFILE:when=3+ (the first openat of create(): openat(")
 
 
+def test_from_then_on_only_the_target_call_itself_failing_counts_as_a_hit() -> None:
+    # The count missed the temporary file's openat; "from then on" then failed the directory's,
+    # which create() may skip, so create()'s success says nothing of the call aimed at.
+    target = _injection.Target("create", "openat", 2, f"5 {OPENED}")
+    directory = 'openat(AT_FDCWD, "/d", O_RDONLY|O_CLOEXEC) = -1 EMFILE (Too many open files) (INJECTED)'
+    missed = _run_of([_mark("begin", "create", "/d/new.bin"), OPENED, directory, _mark("end", "create", "/d/new.bin")], [])
+    assert not _injection.hit(missed, target)
+    assert _injection.fault_problems([(target, True, missed)]) == (0, [])
+    landed = _run_of([_mark("begin", "create", "/d/new.bin"), INJECTED, directory, _mark("end", "create", "/d/new.bin")], [])
+    assert _injection.hit(landed, target)
+
+
 def test_an_injection_that_missed_is_aimed_again_at_where_the_call_really_was(monkeypatch: pytest.MonkeyPatch) -> None:
     temporary = 'openat(AT_FDCWD, "/d/.new.tmp", O_RDWR|O_CREAT|O_EXCL, 0600) = 3'
     before = [_mark("begin", "create", "/d/new.bin"), temporary]

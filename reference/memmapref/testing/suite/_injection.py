@@ -82,11 +82,16 @@ _STABLE = "new.bin"
 
 def targets(run: Run) -> list[Target]:
     """The first call of each injectable name inside each step, on a file of the scenario (not its directory)."""
+    return [target for target, _ in _first_calls(run).values()]
+
+
+def _first_calls(run: Run) -> dict[tuple[str, str], tuple[Target, trace.Event]]:
+    """For each (step, name), the target of :func:`targets` and the call of ``run`` it names."""
     files = replay.Files(root=run.directory)
     stable = os.path.join(run.directory, _STABLE)
     counts: dict[tuple[int, str, bool], int] = {}
     step = None
-    found: dict[tuple[str, str], Target] = {}
+    found: dict[tuple[str, str], tuple[Target, trace.Event]] = {}
     for event in run.traced.events:
         named = event.name != "msync" and stable in _paths(files, event)
         key = (event.pid, event.name, named)
@@ -97,9 +102,10 @@ def targets(run: Run) -> list[Target]:
             step = name if kind == "begin" else None
             continue
         if step is not None and event.name in INJECTED and (step, event.name) not in found and _on_a_file(files, event):
-            found[(step, event.name)] = Target(step, event.name, ordinal, event.text, _STABLE if named else "")
+            target = Target(step, event.name, ordinal, event.text, _STABLE if named else "")
+            found[(step, event.name)] = (target, event)
         files.apply(event)
-    return list(found.values())
+    return found
 
 
 def _paths(files: replay.Files, event: trace.Event) -> set[str]:
@@ -158,25 +164,16 @@ def aimed(spec: str, target: Target, later: bool) -> tuple[Target, Run]:
 
 
 def hit(run: Run, target: Target) -> bool:
-    """Whether the injection failed the target call (with a path, the trace holds only that path's calls)."""
+    """Whether the injection failed the target call itself (with a path, the trace holds only that path's calls).
+
+    "From then on" fails every later call too, and a later one (the directory's ``openat`` that
+    ``create`` may skip when it fails) can be what the step saw; where the count missed the target,
+    that run says nothing of the target.
+    """
     if target.path:
         return any(e.injected and e.name == target.name for e in run.traced.events)
-    return any(e.injected for e in _window(run, target.step, target.name))
-
-
-def _window(run: Run, step: str, name: str) -> list[trace.Event]:
-    """The calls named ``name`` between the markers of the first ``step``."""
-    inside = False
-    found: list[trace.Event] = []
-    for event in run.traced.events:
-        label = event.label
-        if label is not None:
-            if inside:
-                return found
-            inside = label.split("|")[:2] == ["begin", step]
-        elif inside and event.name == name:
-            found.append(event)
-    return found
+    first = _first_calls(run).get((target.step, target.name))
+    return first is not None and first[1].injected
 
 
 def fault_problems(runs: list[tuple[Target, bool, Run]]) -> tuple[int, list[str]]:
