@@ -7,6 +7,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -171,6 +172,7 @@ def judge_each(impl: Adapter, *checks: tuple[str, Any]) -> None:
     """
     failures: list[Exception] = []
     for clause, check in checks:
+        lines, start = impl.transcript, len(impl.transcript)
         try:
             with impl.clause(clause, keep_going=True):
                 check()
@@ -181,10 +183,27 @@ def judge_each(impl: Adapter, *checks: tuple[str, Any]) -> None:
         except pytest.fail.Exception as exc:
             # pytest.fail is no Exception: an ExceptionGroup (which Hypothesis shrinks) cannot hold it.
             failures.append(_as_assertion(exc))
+        _go_on_past(impl, lines, start, clause)
     if len(failures) == 1:
         raise failures[0]
     if failures:
         raise ExceptionGroup(f"{len(failures)} clauses failed", failures)
+
+
+def _go_on_past(impl: Adapter, lines: list[str], start: int, clause: str) -> None:
+    """In the snippets of the checks after it, ``clause``'s check (``lines[start:]``) reports a failure and goes on.
+
+    The test judged each check on its own; a snippet that stopped at an earlier check's failure would
+    claim to reproduce a later one without reaching it. Each failure's own snippet was kept as it failed.
+    """
+    block = lines[start:]
+    if impl.transcript is not lines or not block or any('"""' in line or "'''" in line for line in block):
+        return  # a new example's snippet, nothing noted, or a string that indenting would change
+    body = textwrap.indent("\n".join(block), "    ")
+    lines[start:] = [
+        f"try:  # {clause}, judged on its own: a failure here does not stop the checks after it\n{body}\n"
+        f"except Exception as error:\n    print({clause!r}, 'fails:', repr(error))"
+    ]
 
 
 def _as_assertion(exc: BaseException) -> AssertionError:
@@ -249,7 +268,7 @@ def refusal_check(line: str, classes: tuple[type[BaseException], ...]) -> str:
     names = ", ".join(c.__name__ for c in classes)
     return (
         f"try:\n    {line}\nexcept ({names},):\n    pass  # as the clause asks\n"
-        f"else:\n    raise AssertionError({f'returned a result; expected {names}'!r})"
+        f"else:\n    raise AssertionError({f'got a result; expected {names}'!r})"
     )
 
 
