@@ -22,15 +22,18 @@ _TIME_LIMIT = ("--timeout", "300")
 
 
 def failing_check(
-    here: Path, module: str, attrs: list[str], out: Path, *args: str, timeout: int = 900
+    here: Path, module: str, attrs: list[str], out: Path, *args: str, timeout: int = 900, measured: bool = False
 ) -> dict[str, Any]:
     """The report of a check that must fail (exit 1) on ``module:attr`` for each attr, run from ``out``.
+
+    Only a ``measured`` check is traced by coverage (see ``untraced_env``): the mutants' check is
+    the one that reaches the report's and the suite's paths for failures of every kind.
 
     A check already made in this run with the same arguments (by this process or another xdist
     worker) is not made again; its report stays in the folder of the first run (``report_folder``).
     """
     key = (str(here), module, *attrs, "--", *args)
-    return _made_once(key, out, lambda folder: _run(here, module, attrs, folder, args, timeout))[0]
+    return _made_once(key, out, lambda folder: _run(here, module, attrs, folder, args, timeout, measured))[0]
 
 
 def _made_once(
@@ -92,20 +95,36 @@ def report_folder(here: Path, module: str, attrs: list[str], *args: str) -> Path
     return _DONE[(str(here), module, *attrs, "--", *args)][1]
 
 
-def _run(here: Path, module: str, attrs: list[str], out: Path, args: tuple[str, ...], timeout: int) -> dict[str, Any]:
+def _run(
+    here: Path, module: str, attrs: list[str], out: Path, args: tuple[str, ...], timeout: int, measured: bool
+) -> dict[str, Any]:
     impls = [a for attr in attrs for a in ("--impl", f"{module}:{attr}")]
     # The implementations' module is found beside the test that names them.
-    done = _check(out, *args, *impls, path=(str(here),), timeout=timeout)
+    done = _check(out, *args, *impls, path=(str(here),), timeout=timeout, measured=measured)
     assert done.returncode == 1, (
         f"the check must fail on {module} (exit {done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
     )
     return json.loads((out / "report.json").read_text())  # type: ignore[no-any-return]
 
 
-def _check(out: Path, *args: str, path: tuple[str, ...] = (), timeout: int = 900) -> subprocess.CompletedProcess[str]:
+def untraced_env(**extra: str) -> dict[str, str]:
+    """This process's environment without coverage's subprocess hook, and with ``extra``.
+
+    A child check runs every suite test again (thousands of Hypothesis examples), and coverage's
+    tracer makes it two to three times slower; the code it runs is measured where this run runs the
+    same suite and report in-process.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "COV_CORE_"))}
+    return {**env, **extra}
+
+
+def _check(
+    out: Path, *args: str, path: tuple[str, ...] = (), timeout: int = 900, measured: bool = False
+) -> subprocess.CompletedProcess[str]:
     """``memmapref check`` in a child, run from ``out`` and reporting there, with ``path`` before ``sys.path``."""
     command = [sys.executable, "-m", "memmapref", "check", "--report", str(out), *_TIME_LIMIT, *args]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([*path, *sys.path]))
+    pythonpath = os.pathsep.join([*path, *sys.path])
+    env = dict(os.environ, PYTHONPATH=pythonpath) if measured else untraced_env(PYTHONPATH=pythonpath)
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=out, timeout=timeout, check=False)
 
 

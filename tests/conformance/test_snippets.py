@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from checkrun import bundled_check, failing_check
+from checkrun import bundled_check, failing_check, untraced_env
 
 import memmapref
 
@@ -58,10 +58,8 @@ def run_snippet(snippet: str, folder: Path, path: list[str]) -> tuple[int, str, 
     # Beside the folder, which stays empty: a snippet with a large array is too long for a command line.
     script = folder.parent / f"{folder.name}.py"
     script.write_text(snippet)
-    # Not measured by coverage, whose subprocess patch would start in each snippet (a few hundred): the
-    # code they run is measured where the suite runs it.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "COV_CORE_"))}
-    env["PYTHONPATH"] = os.pathsep.join([*path, str(REFERENCE)])
+    # Not measured by coverage, whose subprocess patch would start in each snippet (a few hundred).
+    env = untraced_env(PYTHONPATH=os.pathsep.join([*path, str(REFERENCE)]))
     done = subprocess.run(
         [sys.executable, str(script)], cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -150,7 +148,9 @@ def test_every_mutant_failure_runs_as_printed(tmp_path_factory: pytest.TempPathF
         f"({getattr(mutants, attr).name} and {tests})" for attr, (_, tests) in mutants.EXPECTED.items()
     )
     out = tmp_path_factory.mktemp("mutant-report")
-    report = failing_check(META, "mutants", list(mutants.EXPECTED), out, "-n", "0", "-k", selection, "--examples", "30")
+    report = failing_check(
+        META, "mutants", list(mutants.EXPECTED), out, "-n", "0", "-k", selection, "--examples", "30", measured=True
+    )
     found = _check_all(report, tmp_path, [str(META), str(HERE.parent)])  # tests/: tests/common
     assert len(found["reproduces"]) >= len(mutants.EXPECTED)
     assert found["no oracle"] == [], found["no oracle"]

@@ -134,10 +134,14 @@ def test_from_then_on_only_the_target_call_itself_failing_counts_as_a_hit() -> N
     # which create() may skip, so create()'s success says nothing of the call aimed at.
     target = _injection.Target("create", "openat", 2, f"5 {OPENED}")
     directory = 'openat(AT_FDCWD, "/d", O_RDONLY|O_CLOEXEC) = -1 EMFILE (Too many open files) (INJECTED)'
-    missed = _run_of([_mark("begin", "create", "/d/new.bin"), OPENED, directory, _mark("end", "create", "/d/new.bin")], [])
+    missed = _run_of(
+        [_mark("begin", "create", "/d/new.bin"), OPENED, directory, _mark("end", "create", "/d/new.bin")], []
+    )
     assert not _injection.hit(missed, target)
     assert _injection.fault_problems([(target, True, missed)]) == (0, [])
-    landed = _run_of([_mark("begin", "create", "/d/new.bin"), INJECTED, directory, _mark("end", "create", "/d/new.bin")], [])
+    landed = _run_of(
+        [_mark("begin", "create", "/d/new.bin"), INJECTED, directory, _mark("end", "create", "/d/new.bin")], []
+    )
     assert _injection.hit(landed, target)
 
 

@@ -27,7 +27,9 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         f"({getattr(mutants, attr).name} and {tests})" for attr, (_, tests) in mutants.EXPECTED.items()
     )
     # 30 examples: enough for the float32 mean to meet a value float32 cannot hold.
-    return failing_check(HERE, "mutants", list(mutants.EXPECTED), out, "-n", "0", "-k", selection, "--examples", "30")
+    return failing_check(
+        HERE, "mutants", list(mutants.EXPECTED), out, "-n", "0", "-k", selection, "--examples", "30", measured=True
+    )
 
 
 @pytest.mark.slow
