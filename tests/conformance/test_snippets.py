@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from checkrun import bundled_check, failing_check, untraced_env
+from checkrun import bundled_check, untraced_env
 
 import memmapref
 
@@ -27,6 +27,7 @@ HERE = Path(__file__).parent
 META = HERE.parent / "meta"
 sys.path.insert(0, str(META))
 import mutants  # noqa: E402 -- beside the mutant tests, which share this check run
+from test_mutants import mutant_report  # noqa: E402 -- the mutant tests' run, shared
 from test_verdicts import verdict_reports  # noqa: E402 -- the verdict tests' runs, shared
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
@@ -144,13 +145,7 @@ def test_a_snippet_is_judged_by_the_exception_it_raises(tmp_path: Path) -> None:
 # The same worker as the mutant tests, whose check run this one reuses (checkrun caches per process).
 @pytest.mark.xdist_group("mutant-report")
 def test_every_mutant_failure_runs_as_printed(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
-    selection = " or ".join(
-        f"({getattr(mutants, attr).name} and {tests})" for attr, (_, tests) in mutants.EXPECTED.items()
-    )
-    out = tmp_path_factory.mktemp("mutant-report")
-    report = failing_check(
-        META, "mutants", list(mutants.EXPECTED), out, "-n", "0", "-k", selection, "--examples", "30", measured=True
-    )
+    report = mutant_report(tmp_path_factory)
     found = _check_all(report, tmp_path, [str(META), str(HERE.parent)])  # tests/: tests/common
     assert len(found["reproduces"]) >= len(mutants.EXPECTED)
     assert found["no oracle"] == [], found["no oracle"]

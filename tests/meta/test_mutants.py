@@ -20,8 +20,8 @@ HERE = Path(__file__).parent
 pytestmark = pytest.mark.xdist_group("mutant-report")
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def mutant_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The one check of every mutant, shared with the snippet test (made once per run)."""
     out = tmp_path_factory.mktemp("mutant-report")
     selection = " or ".join(
         f"({getattr(mutants, attr).name} and {tests})" for attr, (_, tests) in mutants.EXPECTED.items()
@@ -30,6 +30,11 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return failing_check(
         HERE, "mutants", list(mutants.EXPECTED), out, "-n", "0", "-k", selection, "--examples", "30", measured=True
     )
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return mutant_report(tmp_path_factory)
 
 
 @pytest.mark.slow
