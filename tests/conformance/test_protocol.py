@@ -148,6 +148,20 @@ def test_a_path_like_that_is_no_pathlib_path_shows_what_it_holds() -> None:
     assert repr(FsPath("data.bin")) == "FsPath('data.bin')" and os.fspath(FsPath(b"x")) == b"x"
 
 
+@pytest.mark.parametrize(
+    ("dtype", "kind"), [("?", float), ("<i2", np.float32), ("<c16", complex), ("<f4", np.float16)], ids=str
+)
+def test_thresholds_of_each_kind_include_other_types(dtype: str, kind: type) -> None:
+    """Every branch of typed_thresholds, whatever the property tests that use it happen to draw."""
+    from hypothesis import find
+
+    from memmapref.testing.strategies import typed_thresholds
+
+    # An empty array has no item to draw as a tie, so the draw is one of the kind's other types.
+    found = find(typed_thresholds(np.zeros(0, dtype)), lambda t: isinstance(t, kind))
+    assert isinstance(found, kind)
+
+
 def test_a_dtype_outside_the_capabilities_must_be_refused_with_typeerror(tmp_path: Path) -> None:
     # In-process, for coverage: the verdict tests make the same check in a child coverage does not trace.
     import defective  # beside this module

@@ -63,7 +63,13 @@ class PyarrowHandle:
     def __init__(self, mapped: Any, dtype: Any, shape: Any, offset: Any, order: Any) -> None:
         self._mapped = mapped
         buffer = mapped.read_buffer()
-        memory = np.asarray(_Writable(buffer)) if mapped.writable() else buffer
+        if not mapped.writable():
+            memory = buffer
+        elif buffer.size:
+            memory = np.asarray(_Writable(buffer))
+        else:
+            # A zero-length map has address 0, which numpy 1.x refuses in an array interface; no bytes to share.
+            memory = np.zeros(0, dtype=np.uint8)
         try:
             if shape is None:
                 self.array: Any = np.frombuffer(memory, dtype=dtype, offset=offset)
