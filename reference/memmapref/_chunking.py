@@ -46,6 +46,13 @@ _WORKER_OVERHEAD = 8192
 _MIN_CHUNKS_PER_WORKER = 4
 # Keeps 32-bit halves of 64-bit integers summable in 64 bits: 2**32 * 2**28 < 2**63.
 _MAX_CHUNK_ITEMS = 1 << 28
+# Where a read lands (Scratch.landing): the kernel copies from a page cache
+# page, and a destination 1 to 63 bytes past the source's place in its 4 KiB
+# page makes each load wait on the store before it (4K aliasing). malloc puts
+# a large buffer 16 bytes into a fresh page, which is just that: preadv of 1 GiB
+# took 0.40 s there against 0.08 s anywhere else (AMD EPYC, Linux 6.18).
+_LANDING_STEP = 64
+_PAGE = 4096
 
 Array = np.ndarray[Any, Any]
 
@@ -130,10 +137,11 @@ class FileRange:
         self.dtype = dtype
         self.size = size
 
-    def read(self, first: int, out: Array) -> Array:
-        """Items ``first .. first + len(out)`` into ``out``; a short read is FileSizeError."""
-        view = memoryview(out.view(np.uint8))  # type: ignore[arg-type]  # any dtype, even m8
+    def read(self, first: int, n: int, scratch: Scratch) -> Array:
+        """Items ``first .. first + n`` in ``scratch``'s landing buffer; a short read is FileSizeError."""
         begin = self.start + first * self.dtype.itemsize
+        out = scratch.landing(self.dtype, n, begin)
+        view = memoryview(out.view(np.uint8))  # type: ignore[arg-type]  # any dtype, even m8
         done = 0
         while done < len(view):
             try:
@@ -243,6 +251,18 @@ class Scratch:
             buf = self._buffers[name] = np.empty(self.length, dtype=dtype)
         return buf[:n]
 
+    def landing(self, dtype: np.dtype[Any], n: int, at: int) -> Array:
+        """A 1-d buffer of ``n`` items of ``dtype`` for the bytes at file offset ``at``, placed
+        where the kernel copies at full speed (see ``_LANDING_STEP``)."""
+        raw = self._buffers.get("landing")
+        if raw is None:
+            raw = self._buffers["landing"] = np.empty(self.length * dtype.itemsize + 2 * _LANDING_STEP, np.uint8)
+        base = raw.__array_interface__["data"][0]
+        start = -base % _LANDING_STEP
+        if (base + start - at) % _PAGE < _LANDING_STEP:
+            start += _LANDING_STEP  # zero apart is fast too, but one test is simpler than two
+        return raw[start : start + n * dtype.itemsize].view(dtype)
+
 
 def contiguous(chunk: Array, scratch: Scratch) -> Array:
     """``chunk``'s items as one 1-d contiguous run: a view of it if they are one, else a copy in the read buffer.
@@ -302,7 +322,7 @@ def _read_run(
         # reports the file's size against the whole array's, as REDUCE.3 says.
         check()
         first = k * length
-        yield source.read(first, scratch.flat("read", source.dtype, min(length, source.size - first)))
+        yield source.read(first, min(length, source.size - first), scratch)
 
 
 def run(
@@ -318,7 +338,7 @@ def run(
         check()
         if file is not None:
             scratch = Scratch(view.size)
-            return [walk(iter((file.read(0, scratch.flat("read", file.dtype, view.size)),)), scratch)]
+            return [walk(iter((file.read(0, view.size, scratch),)), scratch)]
         scratch = Scratch(view.size)
         return [walk(iter((contiguous(view, scratch),)), scratch)]
     chunks = Chunks(view, length)

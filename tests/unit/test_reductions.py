@@ -493,6 +493,22 @@ def test_default_threads_fit_the_machine(monkeypatch: pytest.MonkeyPatch) -> Non
         _chunking._usable_cores.cache_clear()
 
 
+@pytest.mark.parametrize("dtype", ["<f8", "<i2", "|u1", "<c16"])
+def test_reads_land_apart_from_their_source_in_the_page(dtype: str) -> None:
+    # A destination 1 to 63 bytes past the source's place in its page makes the
+    # kernel's copy five times slower (4K aliasing): every file offset, every length.
+    scratch = _chunking.Scratch(1000)
+    dt = np.dtype(dtype)
+    owner = scratch.landing(dt, 1, 0).base
+    for at in range(0, 2 * 4096, 8):
+        for n in (1, 999, 1000):
+            out = scratch.landing(dt, n, at)
+            address = out.__array_interface__["data"][0]
+            assert (out.shape, out.dtype) == ((n,), dt)
+            assert address % 64 == 0 and (address - at) % 4096 >= 64, (at, n, address)
+            assert out.base is owner  # one buffer per worker, reused for every chunk
+
+
 def test_closed_handle_is_refused(tmp_path: Path) -> None:
     with stored(tmp_path, np.ones(10)) as (handle, _):
         pass
