@@ -14,7 +14,8 @@ import pytest
 from checkrun import failing_check, report_folder
 
 HERE = Path(__file__).parent
-SELECTION = "TestCreate or TestReopenReadOnly or test_slice_mean or test_filtered_sum"
+# test_zero_size_file fails MEAN.1 and FSUM.1 every run; the drawn tests reach a zero-size array by luck.
+SELECTION = "TestCreate or TestReopenReadOnly or test_slice_mean or test_filtered_sum or test_zero_size_file"
 ARGS = ("-n", "2", "--profile", "quick", "-k", SELECTION)
 
 # One worker builds the report for both tests (--dist loadgroup).

@@ -36,14 +36,16 @@ def test_the_wheel_ships_spec_md_and_its_check_runs_outside_the_repository(tmp_p
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
+    installed = _run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)], tmp_path)
+    assert installed.returncode == 0, installed.stderr[-2000:]
     # The test dependencies of this interpreter serve the environment, so nothing is downloaded. A .pth
     # line, not system_site_packages: this interpreter may itself be a virtual environment (tox, CI), whose
     # packages the system's site does not hold. Its own .pth files (the editable checkout) are not run.
+    # Written after the install: where memmapref is installed in this interpreter (tox), pip would see
+    # it through the line and install nothing.
     own = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
     site_dir = env_dir / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
     (site_dir / "test-dependencies.pth").write_text("".join(f"{path}\n" for path in sorted(own)))
-    installed = _run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)], tmp_path)
-    assert installed.returncode == 0, installed.stderr[-2000:]
     empty = tmp_path / "elsewhere"
     empty.mkdir()
     where = _run([str(python), "-c", "import memmapref; print(memmapref.__file__)"], empty)
