@@ -13,7 +13,7 @@ from hypothesis.errors import UnsatisfiedAssumption
 from memmapref.testing.implementations import reference
 from memmapref.testing.oracle import FileState, read_array
 from memmapref.testing.protocol import Adapter, Capabilities, literal, load, npy_data_offset
-from memmapref.testing.suite import ErrorTests, HandleTests, StateMachineTests
+from memmapref.testing.suite import ErrorTests, HandleTests, ReductionTests, StateMachineTests
 from memmapref.testing.suite._support import raises_builtin
 
 
@@ -94,6 +94,21 @@ class _LimitedReference:
 
 def test_state_machine_keeps_to_the_capabilities(tmp_path: Path) -> None:
     StateMachineTests().test_interleaved_operations(Adapter(_LimitedReference()), tmp_path)
+
+
+class _NoReadOnly(_LimitedReference):
+    """The reference, declared without mode 'r' (as torch.from_file, which has no read-only mapping)."""
+
+    capabilities = Capabilities(modes=frozenset({"r+", "c"}))
+
+
+def test_reductions_are_judged_without_a_read_only_mode(tmp_path: Path) -> None:
+    # They opened every file in mode 'r', so an implementation without it had no MEAN or FSUM verdict at all.
+    impl = Adapter(_NoReadOnly())
+    impl.begin(str(tmp_path))
+    ReductionTests().test_sizes_at_powers_of_two(impl, tmp_path, 2**10 - 1)
+    assert {"FSUM.2", "MEAN.2"} <= impl.entered
+    assert "mode='c'" in impl.snippet()
 
 
 def test_views_after_close_needs_an_import_spec(tmp_path: Path) -> None:

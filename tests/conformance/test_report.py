@@ -35,6 +35,10 @@ def test_verdicts_for_each_kind_of_outcome() -> None:
     assert "FAIL" in render_text({"x": table}) and "STALE" in render_text({"x": table})
     markdown = render_markdown({"x": table})
     assert "| OPEN.2 | MUST | failed |" in markdown and "```python\nimport numpy as np\n```" in markdown
+    rows = [line for line in markdown.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) > 60, "a row per clause"
+    # Five cells a row: the bars in titles such as MEAN.3's |x_i| must be escaped.
+    assert {line.replace("\\|", "").count("|") for line in rows} == {6}
 
 
 def test_gate_ignores_should_clauses_and_confirmed_deviations() -> None:

@@ -18,7 +18,7 @@ from memmapref.testing import implementations
 from memmapref.testing.protocol import Adapter, Capabilities
 from memmapref.testing.subproc import Outcome
 from memmapref.testing.suite import _support
-from memmapref.testing.suite.faults import FaultTests
+from memmapref.testing.suite.faults import _CHILD_ITEMS, FaultTests
 
 SPEC = "memmapref.testing.implementations:reference"
 
@@ -75,6 +75,63 @@ def test_a_child_that_dies_fails_the_test(tmp_path: Path, monkeypatch: pytest.Mo
     impl.begin(str(tmp_path))
     with pytest.raises(pytest.fail.Exception, match="SIGBUS"):
         FaultTests().test_reductions_over_a_file_truncated_while_mapped(impl, tmp_path)
+
+
+def test_a_child_that_exits_shows_its_last_line_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The report shows a failure's first line only: an exit without the child's reason told the reader nothing.
+    _canned(monkeypatch, Outcome(1, "", "Traceback (most recent call last):\nNotImplementedError: no mode 'r'\n"))
+    impl = Adapter(implementations.reference, spec=SPEC)
+    impl.begin(str(tmp_path))
+    with pytest.raises(
+        pytest.fail.Exception,
+        match=r"^the child exited with status 1 instead of reporting "
+        r"\(NotImplementedError: no mode 'r'\):\n",
+    ):
+        FaultTests().test_reductions_over_a_file_truncated_while_mapped(impl, tmp_path)
+
+
+class _Modes:
+    """The reference, declared with only the given modes of open."""
+
+    def __init__(self, *modes: str) -> None:
+        self.name = f"reference with modes {modes}"
+        self.capabilities = Capabilities(modes=frozenset(modes))
+        self.create = implementations.reference.create
+        self.open = implementations.reference.open
+
+
+# Each child reader's test, and a report of its child that passes it.
+_CHILD_READERS = {
+    "test_reductions_over_a_file_truncated_while_mapped": [{"mro": ["ValueError"]}] * 2,
+    "test_a_process_mapping_the_old_file_during_create": [{"value": float(_CHILD_ITEMS)}],
+}
+
+
+@pytest.mark.parametrize("test", _CHILD_READERS)
+@pytest.mark.parametrize(("modes", "used"), [(("r", "r+", "c"), "r"), (("r+", "c"), "c"), (("r+",), "r+")])
+def test_a_child_reads_in_a_mode_the_implementation_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, test: str, modes: tuple[str, ...], used: str
+) -> None:
+    # Without mode 'r' the child's open raised the suite's own skip, and FAULT.9 and CREATE.7 were reported failed.
+    reports = "".join(json.dumps(line) + "\n" for line in _CHILD_READERS[test])
+    seen = _canned(monkeypatch, Outcome(0, reports, ""))
+    impl = Adapter(_Modes(*modes), spec=SPEC)
+    impl.begin(str(tmp_path))
+    getattr(FaultTests(), test)(impl, tmp_path)
+    (code,) = seen
+    assert f"mode={used!r})" in code
+
+
+@pytest.mark.parametrize("test", _CHILD_READERS)
+def test_a_child_reader_without_any_mode_is_not_applicable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, test: str
+) -> None:
+    seen = _canned(monkeypatch, Outcome(0, "", ""))
+    impl = Adapter(_Modes(), spec=SPEC)
+    impl.begin(str(tmp_path))
+    with pytest.raises(pytest.skip.Exception, match=r"not applicable: .* has modes=\[\]"):
+        getattr(FaultTests(), test)(impl, tmp_path)
+    assert seen == [], "the child was started for an implementation it cannot open a file with"
 
 
 class _Handle:

@@ -250,6 +250,15 @@ class Adapter:
 
     # -- the protocol -----------------------------------------------------------
 
+    @property
+    def reading_mode(self) -> str:
+        """The mode a test opens a file in only to read it: "r", else "c", else "r+".
+
+        A reduction or a reader does not need a read-only mapping: without one, the
+        implementation is still judged through a mode it has, never skipped as not applicable.
+        """
+        return next((mode for mode in ("r", "c", "r+") if mode in self.capabilities.modes), "r")
+
     def require(self, **needs: Any) -> None:
         """Skip as not applicable unless the implementation has every capability in ``needs``."""
         caps = self.capabilities

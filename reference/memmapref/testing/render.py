@@ -70,7 +70,7 @@ def render_markdown(table: Table, causes: list[RootCause] | None = None) -> str:
     for impl, rows in table.items():
         out += [f"## {impl}", "", "| clause | level | verdict | title | detail |", "|---|---|---|---|---|"]
         for clause, row in rows.items():
-            out.append(f"| {clause} | {row.level} | {row.verdict} | {row.title} | {_cell(_detail(row))} |")
+            out.append(f"| {clause} | {row.level} | {row.verdict} | {_escaped(row.title)} | {_cell(_detail(row))} |")
         examples = [(c, r) for c, r in rows.items() if r.example or r.unrunnable]
         for clause, row in examples:
             out += ["", f"### {impl}: {clause} ({row.verdict})", ""]
@@ -89,5 +89,10 @@ def _inline(text: str) -> str:
     return text.replace("`", "'").replace("\n", " ")
 
 
+def _escaped(text: str) -> str:
+    # SPEC's titles hold |x_i| and the like: an unescaped bar is a column boundary in a table row.
+    return text.replace("|", "\\|")
+
+
 def _cell(text: str) -> str:
-    return textwrap.shorten(text, 160).replace("|", "\\|") if text else ""
+    return _escaped(textwrap.shorten(text, 160)) if text else ""

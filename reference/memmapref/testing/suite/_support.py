@@ -255,9 +255,11 @@ impl = Adapter(load({impl.spec!r}), spec={impl.spec!r})
 
 def child_reports(outcome: Outcome) -> list[dict[str, Any]]:
     if outcome.returncode != 0:
+        how = f"died ({outcome.signal})" if outcome.signal else f"exited with status {outcome.returncode}"
+        # The report shows a failure's first line: the child's own last word belongs there.
+        last = (outcome.stderr.strip().splitlines() or ["nothing on stderr"])[-1][:300]
         pytest.fail(
-            f"the child died ({outcome.signal or f'exit status {outcome.returncode}'}) instead of raising:\n"
-            f"{outcome.stdout[-1000:]}\n{outcome.stderr[-2000:]}"
+            f"the child {how} instead of reporting ({last}):\n{outcome.stdout[-1000:]}\n{outcome.stderr[-2000:]}"
         )
     return [json.loads(line) for line in outcome.stdout.splitlines() if line.startswith("{")]
 

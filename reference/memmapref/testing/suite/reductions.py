@@ -47,7 +47,7 @@ def _stored(impl: Adapter, tmp_path: Path, values: np.ndarray[Any, Any]) -> tupl
     handle = impl.create(path, values.dtype, values.shape)
     impl.write(handle, ..., values)
     impl.close(handle)
-    handle = impl.open(path, values.dtype, values.shape, mode="r")
+    handle = impl.open(path, values.dtype, values.shape, mode=impl.reading_mode)
     return handle, read_array(path, values.dtype, values.shape, offset=impl.data_offset(path))
 
 
@@ -317,7 +317,7 @@ class ReductionTests:
         impl.write(handle, n - 1, math.nan)
         impl.flush(handle)
         impl.close(handle)
-        handle = impl.open(path, np.float64, (n,), mode="r")
+        handle = impl.open(path, np.float64, (n,), mode=impl.reading_mode)
         try:
             oracle = read_array(path, np.float64, (n,), offset=impl.data_offset(path))
             got_sum = impl.filtered_sum(handle, 0.5)
@@ -344,7 +344,7 @@ class ReductionTests:
         impl.write(handle, slice(None), 1)
         impl.write(handle, n - 1, 2)
         impl.close(handle)
-        handle = impl.open(path, np.int16, (n,), mode="r")
+        handle = impl.open(path, np.int16, (n,), mode=impl.reading_mode)
         try:
             got_sum = impl.filtered_sum(handle, 0)
             got_mean = impl.slice_mean(handle, slice(1, n))
