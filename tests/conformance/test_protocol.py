@@ -12,8 +12,8 @@ from hypothesis.errors import UnsatisfiedAssumption
 
 from memmapref.testing.implementations import reference
 from memmapref.testing.oracle import FileState, read_array
-from memmapref.testing.protocol import Adapter, Capabilities, literal, load, npy_data_offset
-from memmapref.testing.suite import ErrorTests, HandleTests, ReductionTests, StateMachineTests
+from memmapref.testing.protocol import SNIPPET_ATTRIBUTE, Adapter, Capabilities, literal, load, npy_data_offset
+from memmapref.testing.suite import CreateTests, ErrorTests, HandleTests, ReductionTests, StateMachineTests
 from memmapref.testing.suite._support import raises_builtin
 
 
@@ -109,6 +109,19 @@ def test_reductions_are_judged_without_a_read_only_mode(tmp_path: Path) -> None:
     ReductionTests().test_sizes_at_powers_of_two(impl, tmp_path, 2**10 - 1)
     assert {"FSUM.2", "MEAN.2"} <= impl.entered
     assert "mode='c'" in impl.snippet()
+
+
+def test_an_explicit_examples_failure_keeps_its_own_snippet(tmp_path: Path) -> None:
+    # Hypothesis raises a failing explicit example's error after running the later examples: a snippet
+    # read from the transcript at the end was the last example's, which passed (a 1-byte old file).
+    import defective  # beside this module
+
+    impl = Adapter(defective.overwrites_in_place, spec="defective:overwrites_in_place")
+    with pytest.raises(AssertionError) as raised:
+        CreateTests().test_replaces_an_existing_file(impl, tmp_path)
+    snippet = getattr(raised.value, SNIPPET_ATTRIBUTE)
+    assert "file is 4096 bytes; expected 16" in str(raised.value)
+    assert "f.write(b'" + "\\xff" * 4096 + "')" in snippet, snippet[:300]
 
 
 def test_views_after_close_needs_an_import_spec(tmp_path: Path) -> None:
