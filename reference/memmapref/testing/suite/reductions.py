@@ -42,7 +42,7 @@ def reducible(draw: st.DrawFn) -> np.ndarray[Any, Any]:
 
 
 def _stored(impl: Adapter, tmp_path: Path, values: np.ndarray[Any, Any]) -> tuple[Any, np.ndarray[Any, Any]]:
-    """Write ``values`` through the implementation, reopen read-only; return the handle and the oracle."""
+    """Write ``values`` through the implementation, reopen it to read; return the handle and the oracle."""
     path = fresh_file(impl, tmp_path)
     handle = impl.create(path, values.dtype, values.shape)
     impl.write(handle, ..., values)
