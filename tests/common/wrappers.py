@@ -34,3 +34,10 @@ class ReferenceWrapper:
 
     def filtered_sum(self, handle: Any, threshold: Any) -> Any:
         return reference.filtered_sum(handle, threshold)
+
+
+def limited_reference(name: str, **capabilities: Any) -> ReferenceWrapper:
+    """The reference, declaring only the given capabilities: the suite must stay within what it offers."""
+    wrapper = ReferenceWrapper(name)
+    wrapper.capabilities = Capabilities.of(capabilities)
+    return wrapper

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from common.wrappers import limited_reference
 from hypothesis.errors import UnsatisfiedAssumption
 
 from memmapref.testing.implementations import reference
@@ -83,28 +84,16 @@ def test_oracle_refuses_a_short_file_and_describes_a_directory(tmp_path: Path) -
     assert not FileState.of(tmp_path / "missing").exists
 
 
-class _LimitedReference:
-    """The reference, declared without mode 'c' and order 'F': the suite must stay within what it offers."""
-
-    name = "limited"
-    capabilities = Capabilities(modes=frozenset({"r", "r+"}), orders=frozenset({"C"}))
-    create = staticmethod(reference.create)
-    open = staticmethod(reference.open)
-
-
 def test_state_machine_keeps_to_the_capabilities(tmp_path: Path) -> None:
-    StateMachineTests().test_interleaved_operations(Adapter(_LimitedReference()), tmp_path)
-
-
-class _NoReadOnly(_LimitedReference):
-    """The reference, declared without mode 'r' (as torch.from_file, which has no read-only mapping)."""
-
-    capabilities = Capabilities(modes=frozenset({"r+", "c"}))
+    StateMachineTests().test_interleaved_operations(
+        Adapter(limited_reference("limited", modes={"r", "r+"}, orders={"C"})), tmp_path
+    )
 
 
 def test_reductions_are_judged_without_a_read_only_mode(tmp_path: Path) -> None:
     # They opened every file in mode 'r', so an implementation without it had no MEAN or FSUM verdict at all.
-    impl = Adapter(_NoReadOnly())
+    # As torch.from_file, which has no read-only mapping.
+    impl = Adapter(limited_reference("no read-only", modes={"r+", "c"}))
     impl.begin(str(tmp_path))
     ReductionTests().test_sizes_at_powers_of_two(impl, tmp_path, 2**10 - 1)
     assert {"FSUM.2", "MEAN.2"} <= impl.entered

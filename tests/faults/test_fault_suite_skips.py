@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from common.wrappers import limited_reference
 
 from memmapref.testing import implementations
 from memmapref.testing.protocol import Adapter, Capabilities
@@ -90,16 +91,6 @@ def test_a_child_that_exits_shows_its_last_line_first(tmp_path: Path, monkeypatc
         FaultTests().test_reductions_over_a_file_truncated_while_mapped(impl, tmp_path)
 
 
-class _Modes:
-    """The reference, declared with only the given modes of open."""
-
-    def __init__(self, *modes: str) -> None:
-        self.name = f"reference with modes {modes}"
-        self.capabilities = Capabilities(modes=frozenset(modes))
-        self.create = implementations.reference.create
-        self.open = implementations.reference.open
-
-
 # Each child reader's test, and a report of its child that passes it.
 _CHILD_READERS = {
     "test_reductions_over_a_file_truncated_while_mapped": [{"mro": ["ValueError"]}] * 2,
@@ -115,7 +106,7 @@ def test_a_child_reads_in_a_mode_the_implementation_has(
     # Without mode 'r' the child's open raised the suite's own skip, and FAULT.9 and CREATE.7 were reported failed.
     reports = "".join(json.dumps(line) + "\n" for line in _CHILD_READERS[test])
     seen = _canned(monkeypatch, Outcome(0, reports, ""))
-    impl = Adapter(_Modes(*modes), spec=SPEC)
+    impl = Adapter(limited_reference(f"modes {modes}", modes=modes), spec=SPEC)
     impl.begin(str(tmp_path))
     getattr(FaultTests(), test)(impl, tmp_path)
     (code,) = seen
@@ -127,7 +118,7 @@ def test_a_child_reader_without_any_mode_is_not_applicable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, test: str
 ) -> None:
     seen = _canned(monkeypatch, Outcome(0, "", ""))
-    impl = Adapter(_Modes(), spec=SPEC)
+    impl = Adapter(limited_reference("no modes", modes=()), spec=SPEC)
     impl.begin(str(tmp_path))
     with pytest.raises(pytest.skip.Exception, match=r"not applicable: .* has modes=\[\]"):
         getattr(FaultTests(), test)(impl, tmp_path)
